@@ -1,0 +1,28 @@
+# make test: the whole suite; make demo: a case lifecycle on a throwaway repository.
+# Both create the virtualenv (.venv) and install what they need on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: test demo bench examples clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash tools/demo.sh
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+examples: $(STAMP)
+	$(BIN)/python tools/make_examples.py
+
+clean:
+	rm -rf $(VENV) demo-desk .pytest_cache build *.egg-info

@@ -1,0 +1,147 @@
+"""The desk's configuration, casectl.yaml: teams, agents, categories.
+
+Loaded and checked against schemas/config.schema.json on every command; a
+broken file is reported with file, field and line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import yamlio
+from .errors import InvalidData, NotFound, UsageError
+
+CONFIG_FILE = "casectl.yaml"
+ROLES = ("receiver", "handler", "admin", "permission-admin", "auditor")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def default_config(desk_name: str, timezone: str) -> dict[str, Any]:
+    return {"desk": {"name": desk_name, "timezone": timezone}, "teams": {}, "agents": {},
+            "categories": []}
+
+
+def check_slug(kind: str, value: str) -> str:
+    """Team and agent ids end up in file contents, paths and commit trailers."""
+    if not SLUG_RE.match(value):
+        raise UsageError(f"{kind} id {value!r} is not valid",
+                         "use lower-case letters, digits, '.', '_' or '-', starting with a "
+                         "letter or digit, at most 64 characters (e.g. kari or k-ikt)")
+    return value
+
+
+@dataclass
+class Config:
+    data: dict[str, Any]
+    path: Path = field(default=Path(CONFIG_FILE))
+
+    @property
+    def desk_name(self) -> str:
+        return str(self.data["desk"]["name"])
+
+    @property
+    def timezone(self) -> str | None:
+        return self.data["desk"].get("timezone")
+
+    @property
+    def teams(self) -> dict[str, dict[str, Any]]:
+        return self.data.setdefault("teams", {})
+
+    @property
+    def agents(self) -> dict[str, dict[str, Any]]:
+        return self.data.setdefault("agents", {})
+
+    @property
+    def categories(self) -> list[str]:
+        return self.data.get("categories") or []
+
+    def agent(self, agent_id: str) -> dict[str, Any]:
+        if agent_id not in self.agents:
+            raise NotFound(f"no agent {agent_id!r} in {CONFIG_FILE}",
+                           _known("agents", self.agents) + f"; add one with 'casectl agent add "
+                           f"{agent_id} --name NAME --email ADDR'")
+        return self.agents[agent_id]
+
+    def team(self, team_id: str) -> dict[str, Any]:
+        if team_id not in self.teams:
+            raise NotFound(f"no team {team_id!r} in {CONFIG_FILE}",
+                           _known("teams", self.teams) + f"; add one with 'casectl team add "
+                           f"{team_id}'")
+        return self.teams[team_id]
+
+    def check_agent(self, agent_id: str) -> str:
+        """An agent named on the command line: must be listed once any are."""
+        check_slug("agent", agent_id)
+        if self.agents:
+            self.agent(agent_id)
+        return agent_id
+
+    def check_team(self, team_id: str) -> str:
+        check_slug("team", team_id)
+        if self.teams:
+            self.team(team_id)
+        return team_id
+
+    def check_category(self, category: str) -> str:
+        if self.categories and category not in self.categories:
+            raise UsageError(f"unknown category {category!r}",
+                             "use one of: " + ", ".join(self.categories))
+        return category
+
+    def home_team(self, agent_id: str | None) -> str | None:
+        """The first team an agent belongs to: where their cases land."""
+        if agent_id is None:
+            return None
+        teams = self.agents.get(agent_id, {}).get("teams") or []
+        return teams[0] if teams else None
+
+    def team_members(self, team_id: str) -> list[tuple[str, str]]:
+        return [(ident, agent["name"]) for ident, agent in self.agents.items()
+                if team_id in (agent.get("teams") or [])]
+
+    def is_agent_or_team(self, target: str) -> str:
+        """'agent' or 'team': what a --to names. Agents win a tie, as people
+        hand cases to people more often than to queues."""
+        if target in self.agents:
+            return "agent"
+        if target in self.teams:
+            return "team"
+        known = sorted(self.agents) + sorted(self.teams)
+        raise NotFound(f"{target!r} is neither an agent nor a team in {CONFIG_FILE}",
+                       "known: " + (", ".join(known) if known else "none yet; add them with "
+                                    "'casectl agent add' or 'casectl team add'"))
+
+
+def _known(kind: str, items: Mapping[str, Any]) -> str:
+    return f"known {kind}: " + (", ".join(sorted(items)) if items else "none")
+
+
+def load(root: Path, cache_dir: Path | None) -> Config:
+    from . import schema
+
+    path = root / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidData(CONFIG_FILE, f"cannot read: {exc.strerror}") from None
+    data = yamlio.load(text, CONFIG_FILE)
+    if not isinstance(data, dict):
+        raise InvalidData(CONFIG_FILE, "must be a mapping with desk, teams and agents")
+    validator = schema.Validator(schema.load_schema(root / "schemas", schema.CONFIG_SCHEMA),
+                                 cache_dir)
+    problems = validator.problems(data, CONFIG_FILE)
+    if problems:
+        raise InvalidData(CONFIG_FILE, problems[0].message, field=problems[0].field)
+    for agent_id, agent in data.get("agents", {}).items():
+        for team_id in agent.get("teams") or []:
+            if team_id not in data.get("teams", {}):
+                raise InvalidData(CONFIG_FILE, f"agent {agent_id} is in team {team_id!r}, "
+                                  "which is not listed under teams", field=f"agents.{agent_id}")
+    return Config(data, path)
+
+
+def dump(config: Config) -> str:
+    return yamlio.dump(config.data)

@@ -1,0 +1,247 @@
+"""The query and full-text index: SQLite under .git/casectl/, never
+committed, always rebuildable from the case files.
+
+It follows HEAD: it remembers the commit it reflects and, when HEAD has
+moved, re-reads only the case files ``git diff-tree`` names. Reading 100,000
+YAML files takes most of a minute; reading the handful a few commits
+changed takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from . import journal, model, store, yamlio
+from .errors import InvalidData, UsageError
+
+INDEX_FILE = "index.sqlite"
+SCHEMA_VERSION = "1"
+PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
+SORTS = {
+    "priority": "priority_rank, created",
+    "created": "created",
+    "updated": "updated DESC",
+    "id": "id",
+    "status": "status, priority_rank",
+    "team": "team, priority_rank",
+    "assignee": "assignee, priority_rank",
+    "subject": "subject COLLATE NOCASE",
+}
+COLUMNS = ("id", "status", "priority", "type", "category", "team", "assignee", "subject",
+           "reporter", "created", "updated")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, status TEXT, priority TEXT, priority_rank INTEGER,
+    type TEXT, category TEXT, team TEXT, assignee TEXT, subject TEXT, reporter TEXT,
+    created TEXT, updated TEXT, is_open INTEGER);
+CREATE TABLE IF NOT EXISTS unreadable (path TEXT PRIMARY KEY, problem TEXT);
+CREATE INDEX IF NOT EXISTS cases_open ON cases (is_open, priority_rank, created);
+CREATE INDEX IF NOT EXISTS cases_status ON cases (status);
+CREATE INDEX IF NOT EXISTS cases_team ON cases (team, is_open);
+CREATE INDEX IF NOT EXISTS cases_assignee ON cases (assignee, is_open);
+CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
+    id UNINDEXED, subject, body, tokenize = 'unicode61 remove_diacritics 0');
+"""
+
+
+def _connect(root: Path) -> sqlite3.Connection:
+    path = store.state_dir(root) / INDEX_FILE
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    version = None
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        version = row[0] if row else None
+    except sqlite3.OperationalError:
+        pass
+    if version != SCHEMA_VERSION:
+        conn.executescript("DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS cases; "
+                           "DROP TABLE IF EXISTS unreadable; DROP TABLE IF EXISTS texts;")
+        conn.executescript(_DDL)
+        conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    return conn
+
+
+def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, str, str]]:
+    reporter = doc.get("reporter") or {}
+    row = (doc["id"], path, doc["status"], doc["priority"],
+           PRIORITY_RANK.get(doc["priority"], 9), doc["type"], doc.get("category"),
+           doc.get("team"), doc.get("assignee"), doc["subject"],
+           reporter.get("name") or reporter.get("email"), doc["created"], doc["updated"],
+           1 if doc["status"] in model.OPEN_STATUSES else 0)
+    body = [doc.get("description") or "", doc.get("solution") or "", doc.get("rejection") or ""]
+    body.extend(model.event_text(event) for event in doc.get("log") or []
+                if isinstance(event, dict) and event.get("kind") != "created")
+    reporter_text = " ".join(str(v) for v in reporter.values() if v)
+    fields = " ".join(str(v) for v in (doc.get("fields") or {}).values())
+    return row, (doc["id"], doc["subject"], "\n".join(
+        [reporter_text, fields, *(part for part in body if part)]))
+
+
+def _parse(path: str, blob: bytes) -> dict[str, Any]:
+    doc = yamlio.load(blob.decode("utf-8"), path)
+    if not isinstance(doc, dict):
+        raise InvalidData(path, "not a mapping")
+    for key in ("id", "status", "priority", "type", "subject", "created", "updated"):
+        if not isinstance(doc.get(key), str):
+            raise InvalidData(path, f"{key} missing or not text", field=key)
+    return doc
+
+
+def _apply(conn: sqlite3.Connection, root: Path, rev: str, paths: Sequence[str]) -> None:
+    for path, blob in journal.read_blobs(root, rev, paths):
+        _forget(conn, path)
+        try:
+            row, text = _row(path, _parse(path, blob))
+        except (InvalidData, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
+            conn.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?)", (path, str(exc)))
+            continue
+        conn.execute("DELETE FROM texts WHERE id = ?", (row[0],))
+        conn.execute(f"INSERT OR REPLACE INTO cases VALUES ({','.join('?' * len(row))})", row)
+        conn.execute("INSERT INTO texts VALUES (?, ?, ?)", text)
+
+
+def _forget(conn: sqlite3.Connection, path: str) -> None:
+    conn.execute("DELETE FROM unreadable WHERE path = ?", (path,))
+    for (case_id,) in conn.execute("SELECT id FROM cases WHERE path = ?", (path,)).fetchall():
+        conn.execute("DELETE FROM texts WHERE id = ?", (case_id,))
+        conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+
+
+def _is_case_path(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) == 4 and parts[0] == store.CASES_DIR and path.endswith(".yaml")
+
+
+def refresh(root: Path) -> sqlite3.Connection:
+    """An index that reflects HEAD, brought up to date if it lags."""
+    conn = _connect(root)
+    head = journal.head(root)
+    row = conn.execute("SELECT value FROM meta WHERE key='commit'").fetchone()
+    indexed = row[0] if row else None
+    if indexed == head:
+        return conn
+    conn.execute("BEGIN IMMEDIATE")  # one refresher at a time; others wait, then find it done
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='commit'").fetchone()
+        indexed = row[0] if row else None
+        if indexed != head:
+            _catch_up(conn, root, indexed, head)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (head,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return conn
+
+
+def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
+              head: str | None) -> None:
+    if head is None:
+        conn.execute("DELETE FROM cases")
+        conn.execute("DELETE FROM texts")
+        conn.execute("DELETE FROM unreadable")
+        return
+    changes = None
+    if indexed is not None:
+        try:
+            changes = journal.changed_paths(root, indexed, head, store.CASES_DIR)
+        except Exception:  # the indexed commit is gone (history rewritten): rebuild
+            changes = None
+    if changes is None:
+        conn.execute("DELETE FROM cases")
+        conn.execute("DELETE FROM texts")
+        conn.execute("DELETE FROM unreadable")
+        paths = [p for p in journal.files_at(root, head, store.CASES_DIR) if _is_case_path(p)]
+        _apply(conn, root, head, paths)
+        conn.execute("ANALYZE")
+        return
+    for status, path in changes:
+        if status == "D":
+            _forget(conn, path)
+    _apply(conn, root, head, [p for s, p in changes if s != "D" and _is_case_path(p)])
+
+
+def _warnings(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT path, problem FROM unreadable ORDER BY path LIMIT 5").fetchall()
+    if not rows:
+        return []
+    count = conn.execute("SELECT count(*) FROM unreadable").fetchone()[0]
+    return [f"{count} committed case file(s) could not be read and are not listed, e.g. "
+            f"{rows[0][1]}; run 'casectl validate'"]
+
+
+def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
+          team: str | None = None, assignee: str | None = None,
+          priorities: Sequence[str] = (), types: Sequence[str] = (),
+          category: str | None = None, sort: str = "priority",
+          limit: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    if sort not in SORTS:
+        raise UsageError(f"cannot sort by {sort!r}", "sort by one of: " + ", ".join(SORTS))
+    where: list[str] = []
+    args: list[Any] = []
+    if statuses:
+        where.append(f"status IN ({','.join('?' * len(statuses))})")
+        args.extend(statuses)
+    elif scope == "open":
+        where.append("is_open = 1")
+    elif scope == "closed":
+        where.append("is_open = 0")
+    for column, values in (("priority", priorities), ("type", types)):
+        if values:
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            args.extend(values)
+    for column, value in (("team", team), ("assignee", assignee), ("category", category)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM cases"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {SORTS[sort]}, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    conn = refresh(root)
+    try:
+        rows = [dict(row) for row in conn.execute(sql, args)]
+        return rows, _warnings(conn)
+    finally:
+        conn.close()
+
+
+def _fts_query(text: str) -> str:
+    """Each word as a quoted prefix term, so user input is never FTS syntax."""
+    words = [word.replace('"', '""') for word in text.split()]
+    return " ".join(f'"{word}"*' for word in words)
+
+
+def search(root: Path, text: str, limit: int | None = None
+           ) -> tuple[list[dict[str, Any]], list[str]]:
+    conn = refresh(root)
+    sql = (f"SELECT {', '.join('c.' + c for c in COLUMNS)}, "
+           "snippet(texts, -1, '[', ']', '...', 12) AS match "
+           "FROM texts JOIN cases c ON c.id = texts.id WHERE texts MATCH ? "
+           "ORDER BY bm25(texts), c.created DESC")
+    args: list[Any] = [_fts_query(text)]
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    try:
+        rows = [dict(row) for row in conn.execute(sql, args)]
+        return rows, _warnings(conn)
+    finally:
+        conn.close()
+
+
+def all_ids(root: Path) -> Iterable[str]:
+    conn = refresh(root)
+    try:
+        return [row[0] for row in conn.execute("SELECT id FROM cases")]
+    finally:
+        conn.close()

@@ -1,0 +1,241 @@
+"""Cases and events: a case is its log, the header is replay(log).
+
+Pure functions over plain dicts (the shape of the YAML file), no I/O, no
+clock: everything time-dependent takes the time as an argument.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Sequence
+
+PRIORITIES = ("critical", "high", "medium", "low")
+STATUSES = ("new", "started", "waiting", "solved", "closed", "rejected")
+OPEN_STATUSES = ("new", "started", "waiting", "solved")
+FINISHED_STATUSES = ("closed", "rejected")
+TYPES = ("incident", "request", "order", "change")
+DEFAULT_PRIORITY = "medium"
+DEFAULT_TYPE = "incident"
+
+# Event kinds, and whether the reporter may see such an event.
+EVENT_KINDS: dict[str, bool] = {
+    "created": True,
+    "assigned": False,
+    "taken": False,
+    "handed_over": False,
+    "worklog": True,
+    "note": False,
+    "email": True,
+    "priority_set": False,
+    "status_changed": True,
+    "solved": True,
+    "closed": True,
+    "rejected": True,
+    "reopened": True,
+}
+
+# The header in the order it is written; every key is always present.
+HEADER_KEYS = (
+    "id", "subject", "description", "type", "category", "status", "priority",
+    "team", "assignee", "reporter", "notify", "fields", "tasks", "solution",
+    "rejection", "created", "updated", "started", "solved", "closed",
+)
+REPORTER_KEYS = ("name", "email", "phone", "org")
+
+Case = dict[str, Any]
+Event = dict[str, Any]
+
+
+class ReplayError(ValueError):
+    """The log cannot be replayed; ``field`` names where, for reports."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def make_event(event_id: str, at: str, by: str, kind: str, data: Mapping[str, Any]) -> Event:
+    return {"id": event_id, "at": at, "by": by, "kind": kind,
+            "public": EVENT_KINDS[kind], "data": dict(data)}
+
+
+def _instant(event: Event) -> datetime:
+    return datetime.fromisoformat(event["at"])
+
+
+def ordered(log: Iterable[Event]) -> list[Event]:
+    """Events once each, in the order they happened (ties broken by id), so
+    that replay does not depend on the order two clones appended them."""
+    unique: dict[str, Event] = {}
+    for event in log:
+        unique.setdefault(event["id"], event)
+    return sorted(unique.values(), key=lambda e: (_instant(e), e["id"]))
+
+
+def merge_logs(*logs: Sequence[Event]) -> list[Event]:
+    """The union of several logs of one case, in replay order."""
+    return ordered(event for log in logs for event in log)
+
+
+def empty_header(case_id: str) -> Case:
+    header: Case = {key: None for key in HEADER_KEYS}
+    header.update(id=case_id, fields={}, tasks=[], notify=False)
+    return header
+
+
+def replay(case_id: str, log: Sequence[Event]) -> Case:
+    """Recompute the header from the log.
+
+    Replay is lenient about the order of workflow steps (a merge may put a
+    work log entry after a close); the rules are enforced when an action is
+    taken, not here. It is strict about the one thing every case needs: a
+    single ``created`` event that comes first.
+    """
+    events = ordered(log)
+    if not events:
+        raise ReplayError("log", "the log is empty; every case starts with a 'created' event")
+    if events[0]["kind"] != "created":
+        raise ReplayError("log", f"the first event is '{events[0]['kind']}', not 'created'")
+    header = empty_header(case_id)
+    for position, event in enumerate(events):
+        if event["kind"] == "created" and position:
+            raise ReplayError("log", f"more than one 'created' event ({event['id']})")
+        _APPLY[event["kind"]](header, event["data"], event["at"], event["by"])
+        header["updated"] = event["at"]
+    return header
+
+
+def with_header(case_id: str, log: list[Event]) -> Case:
+    """A whole case document: header followed by the log."""
+    case = replay(case_id, log)
+    case["log"] = log
+    return case
+
+
+def header_of(case: Mapping[str, Any]) -> Case:
+    return {key: case.get(key) for key in HEADER_KEYS}
+
+
+def header_differences(case: Mapping[str, Any], replayed: Mapping[str, Any]) -> list[str]:
+    """Header fields whose stored value disagrees with replay(log)."""
+    return [key for key in HEADER_KEYS if case.get(key) != replayed.get(key)]
+
+
+def is_open(case: Mapping[str, Any]) -> bool:
+    return case["status"] in OPEN_STATUSES
+
+
+def _created(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    header.update(
+        subject=data["subject"],
+        description=data.get("description"),
+        type=data.get("type", DEFAULT_TYPE),
+        category=data.get("category"),
+        priority=data.get("priority", DEFAULT_PRIORITY),
+        team=data.get("team"),
+        assignee=data.get("assignee"),
+        reporter=data.get("reporter"),
+        notify=bool(data.get("notify", False)),
+        fields=dict(data.get("fields") or {}),
+        status="new",
+        created=at,
+    )
+
+
+def _assigned(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    for key in ("team", "assignee"):
+        if key in data:
+            header[key] = data[key]
+
+
+def _nothing(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    """Entries that add to the record without changing the header."""
+
+
+def _priority_set(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    header["priority"] = data["priority"]
+
+
+def _status_changed(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    header["status"] = data["status"]
+    if data["status"] == "started" and header["started"] is None:
+        header["started"] = at
+
+
+def _solved(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    header.update(status="solved", solution=data["solution"], solved=at)
+
+
+def _closed(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    if data.get("solution"):
+        header["solution"] = data["solution"]
+    if header["solved"] is None:
+        header["solved"] = at
+    header.update(status="closed", closed=at)
+
+
+def _rejected(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    header.update(status="rejected", rejection=data["reason"], closed=at)
+
+
+def _reopened(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    header.update(status="started", solution=None, rejection=None, solved=None, closed=None)
+    if header["started"] is None:
+        header["started"] = at
+
+
+_APPLY = {
+    "created": _created,
+    "assigned": _assigned,
+    "taken": _assigned,
+    "handed_over": _assigned,
+    "worklog": _nothing,
+    "note": _nothing,
+    "email": _nothing,
+    "priority_set": _priority_set,
+    "status_changed": _status_changed,
+    "solved": _solved,
+    "closed": _closed,
+    "rejected": _rejected,
+    "reopened": _reopened,
+}
+assert set(_APPLY) == set(EVENT_KINDS)
+
+
+def event_text(event: Mapping[str, Any]) -> str:
+    """The human words an event carries, for search and timelines."""
+    data = event.get("data") or {}
+    parts = [str(data[key]) for key in ("subject", "description", "text", "note", "reason",
+                                        "solution") if data.get(key)]
+    return "\n".join(parts)
+
+
+def describe_event(event: Event) -> str:
+    """One line about an event, for timelines."""
+    data = event["data"]
+    kind = event["kind"]
+    if kind == "created":
+        return f"created: {data['subject']}"
+    if kind in ("assigned", "taken", "handed_over"):
+        parts = []
+        if "assignee" in data:
+            parts.append(f"agent {data['assignee'] or '(none)'}")
+        if "team" in data:
+            parts.append(f"team {data['team'] or '(none)'}")
+        note = f" ({data['note']})" if data.get("note") else ""
+        verb = {"assigned": "assigned to", "taken": "taken over by",
+                "handed_over": "handed over to"}[kind]
+        return f"{verb} {', '.join(parts)}{note}"
+    if kind == "priority_set":
+        why = f" ({data['reason']})" if data.get("reason") else ""
+        return f"priority {data.get('previous', '?')} -> {data['priority']}{why}"
+    if kind == "status_changed":
+        why = f" ({data['reason']})" if data.get("reason") else ""
+        return f"status -> {data['status']}{why}"
+    if kind == "email":
+        return f"e-mail to {data['to']}: {data['text']}"
+    if kind == "closed" and not data.get("solution"):
+        return "closed: the reporter confirmed the solution"
+    text = event_text(event)
+    return f"{kind}: {text}" if text else kind

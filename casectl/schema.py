@@ -1,0 +1,208 @@
+"""Checking case files and casectl.yaml against the JSON Schemas, and the
+rules a schema cannot express (header == replay(log), names, uniqueness).
+
+The schemas in ``schemas/`` are the single source. Validation runs on every
+load, so it has to be cheap: fastjsonschema compiles a schema to Python
+code, which is cached as a marshalled code object; when a document fails,
+jsonschema (the reference implementation of 2020-12) is asked for the full
+list of problems, a cost paid only on the error path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from . import ids, model
+
+PACKAGED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
+CASE_SCHEMA = "case.schema.json"
+CONFIG_SCHEMA = "config.schema.json"
+SCHEMA_FILES = (CASE_SCHEMA, CONFIG_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file."""
+
+    file: str
+    field: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.field}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _field_path(parts: Iterable[Any]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(file)"
+
+
+class Validator:
+    """A compiled schema: ``problems(document, file)`` lists what is wrong."""
+
+    def __init__(self, schema: Mapping[str, Any], cache_dir: Path | None = None) -> None:
+        self.schema = schema
+        self._check = _compiled(schema, cache_dir)
+
+    def problems(self, document: Any, file: str) -> list[Problem]:
+        import fastjsonschema
+
+        try:
+            self._check(document)
+            return []
+        except fastjsonschema.JsonSchemaException as exc:
+            first = Problem(file, _field_path(getattr(exc, "path", ["data"])[1:]),
+                            getattr(exc, "message", str(exc)).replace("data.", "", 1))
+        return _all_problems(self.schema, document, file) or [first]
+
+
+def _all_problems(schema: Mapping[str, Any], document: Any, file: str) -> list[Problem]:
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - jsonschema is a dependency
+        return []
+    validator = jsonschema.Draft202012Validator(schema)
+    found = []
+    for error in validator.iter_errors(document):
+        # An if/then failure is reported at its deepest cause, which names the field.
+        while error.context:
+            error = min(error.context, key=lambda e: -len(e.absolute_path))
+        found.append(Problem(file, _field_path(error.absolute_path), error.message))
+    return sorted(set(found), key=lambda p: (p.field, p.message))
+
+
+def _compiled(schema: Mapping[str, Any], cache_dir: Path | None) -> Callable[[Any], Any]:
+    """fastjsonschema's validator for ``schema``, from the cache when it can.
+
+    Compiling the case schema costs ~80 ms, loading the cached code object a
+    few: that difference is most of an action's budget.
+    """
+    import fastjsonschema
+
+    source = json.dumps(schema, sort_keys=True)
+    key = hashlib.sha256(
+        f"{source}|{sys.version}|{fastjsonschema.VERSION}".encode()).hexdigest()[:24]
+    cache_file = cache_dir / f"validator-{key}.bin" if cache_dir else None
+    code = None
+    if cache_file is not None and cache_file.exists():
+        try:
+            code = marshal.loads(cache_file.read_bytes())
+        except (ValueError, EOFError, TypeError, OSError):
+            code = None  # a damaged cache is rebuilt below
+    if code is None:
+        code = compile(fastjsonschema.compile_to_code(schema), "<schema>", "exec")
+        if cache_file is not None:
+            try:
+                cache_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+                temp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+                temp.write_bytes(marshal.dumps(code))
+                os.replace(temp, cache_file)
+            except OSError:
+                pass  # no cache is only slower
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # noqa: S102 - our own schema compiled by fastjsonschema
+    # The schema's own function has the shortest name; the rest are its $defs.
+    entry = min((name for name in namespace if name.startswith("validate")), key=len)
+    return namespace[entry]
+
+
+def load_schema(schema_dir: Path | None, name: str) -> dict[str, Any]:
+    """The schema from a case repository's schemas/ or, failing that, the
+    copy the package ships."""
+    for directory in (schema_dir, PACKAGED_SCHEMAS):
+        if directory is not None and (directory / name).is_file():
+            return json.loads((directory / name).read_text(encoding="utf-8"))
+    raise FileNotFoundError(name)  # pragma: no cover - the package ships both
+
+
+def semantic_problems(document: Mapping[str, Any], file: str, expected_id: str | None,
+                      expected_dir: tuple[str, str] | None) -> list[Problem]:
+    """What the schema cannot say. ``document`` has already passed the schema."""
+    found: list[Problem] = []
+    case_id = document["id"]
+    if expected_id is not None and expected_id != case_id:
+        found.append(Problem(file, "id", f"the file is named {expected_id}.yaml but the case id "
+                             f"is {case_id}; the file name must be the id"))
+    if expected_dir is not None:
+        created = ids.case_id_time(case_id)
+        want = (f"{created.year:04d}", f"{created.month:02d}")
+        if expected_dir != want:
+            found.append(Problem(file, "id", f"case {case_id} was created in {want[0]}-{want[1]}"
+                                 f", so it belongs in cases/{want[0]}/{want[1]}/, not in "
+                                 f"cases/{expected_dir[0]}/{expected_dir[1]}/"))
+    seen: dict[str, int] = {}
+    for position, event in enumerate(document["log"]):
+        if event["id"] in seen:
+            found.append(Problem(file, f"log[{position}].id", f"event id {event['id']} is used "
+                                 f"twice (also at log[{seen[event['id']]}])"))
+        seen.setdefault(event["id"], position)
+    try:
+        replayed = model.replay(case_id, document["log"])
+    except model.ReplayError as exc:
+        found.append(Problem(file, exc.field, exc.message))
+        return found
+    for key in model.header_differences(document, replayed):
+        found.append(Problem(file, key, f"header says {document.get(key)!r} but the log replays "
+                             f"to {replayed.get(key)!r}; the header must equal replay(log)"))
+    if document["status"] == "closed" and not document.get("solution"):
+        found.append(Problem(file, "solution", "a closed case must have a solution"))
+    if document["status"] == "rejected" and not document.get("rejection"):
+        found.append(Problem(file, "rejection", "a rejected case must have a reason"))
+    return found
+
+
+def check_case_file(path: Path, label: str, validator: Validator) -> tuple[str | None,
+                                                                             list[Problem]]:
+    """Everything wrong with one case file, and its id when it has one."""
+    from . import store
+    from .errors import InvalidData
+
+    try:
+        document = store.read_document(path, label)
+    except InvalidData as exc:
+        message = exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
+        return None, [Problem(label, "(file)", message, exc.line)]
+    problems = validator.problems(document, label)
+    if problems:
+        case_id = document.get("id")
+        return case_id if isinstance(case_id, str) else None, problems
+    parent = path.parent
+    in_layout = parent.parent.parent.name == "cases"
+    return document["id"], semantic_problems(
+        document, label, path.stem, (parent.parent.name, parent.name) if in_layout else None)
+
+
+_WORKER_VALIDATOR: dict[tuple[str | None, str | None], Validator] = {}
+
+
+def check_batch(schema_dir: str | None, cache_dir: str | None,
+                items: list[tuple[str, str]]) -> list[tuple[str, str | None, list[Problem]]]:
+    """check_case_file over many (path, label) pairs; a process pool's unit of work."""
+    key = (schema_dir, cache_dir)
+    if key not in _WORKER_VALIDATOR:
+        _WORKER_VALIDATOR[key] = Validator(
+            load_schema(Path(schema_dir) if schema_dir else None, CASE_SCHEMA),
+            Path(cache_dir) if cache_dir else None)
+    validator = _WORKER_VALIDATOR[key]
+    results = []
+    for path, label in items:
+        case_id, problems = check_case_file(Path(path), label, validator)
+        results.append((label, case_id, problems))
+    return results

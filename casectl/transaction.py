@@ -1,0 +1,115 @@
+"""Write files and commit them so that a crash at any point leaves the
+repository as it was or fully changed.
+
+Before touching a file, the intent (which files, the hash of their new
+contents, the commit to make) is written to .git/casectl/pending.json. The
+next command to take the lock finds it and finishes the job: every file
+written means the commit is made; otherwise the files written so far are
+put back. The lock itself is an flock, which dies with its process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Mapping
+
+from . import journal, store
+
+PENDING = "pending.json"
+
+
+def _digest(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return _digest(path.read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def commit_files(root: Path, files: Mapping[str, str], message: str, author: journal.Author,
+                 when: datetime) -> str:
+    """Write ``files`` (repository-relative path -> text) and commit them.
+
+    The caller holds the repository lock.
+    """
+    pending = store.state_dir(root) / PENDING
+    intent = {"files": {path: _digest(text) for path, text in files.items()},
+              "message": message, "author": [author.name, author.email],
+              "when": when.isoformat()}
+    store.write_atomic(pending, json.dumps(intent, ensure_ascii=False))
+    for path, text in files.items():
+        store.write_atomic(root / path, text)
+    sha = journal.commit(root, list(files), message, author, when)
+    pending.unlink()
+    return sha
+
+
+def recover(root: Path) -> str | None:
+    """Finish or undo an action a killed process left half done.
+
+    Returns what was done ("completed" or "rolled back"), or None when there
+    was nothing to do. The caller holds the repository lock.
+    """
+    pending = store.state_dir(root) / PENDING
+    try:
+        intent = json.loads(pending.read_text(encoding="utf-8"))
+        files: dict[str, str] = intent["files"]
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        # The intent itself was cut short, so no case file was touched yet.
+        pending.unlink()
+        return "rolled back"
+    _remove_stale_git_locks(root)
+    written = [path for path, digest in files.items() if _file_digest(root / path) == digest]
+    if len(written) == len(files):
+        head = journal.head(root)
+        committed = head is not None and all(
+            journal.blob_of(root, head, path) == journal.hash_text(
+                root, (root / path).read_text(encoding="utf-8")) for path in files)
+        if not committed:
+            name, email = intent["author"]
+            journal.commit(root, list(files), intent["message"], journal.Author(name, email),
+                           datetime.fromisoformat(intent["when"]))
+        outcome = "completed"
+    else:
+        head = journal.head(root)
+        for path in written:
+            if head is not None and journal.blob_of(root, head, path):
+                journal.git(root, "checkout", "HEAD", "--", path)
+            else:
+                (root / path).unlink()
+        if written:
+            journal.git(root, "update-index", "--refresh", check=False)
+        outcome = "rolled back"
+    for path in files:
+        for leftover in (root / path).parent.glob(f".{Path(path).name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
+    pending.unlink()
+    return outcome
+
+
+def _remove_stale_git_locks(root: Path) -> None:
+    """git's own lock files, left by a git process that died with us.
+
+    Only called while recovering, under casectl's lock, when we know a
+    casectl action was interrupted.
+    """
+    git_dir = store.git_dir(root)
+    candidates = [git_dir / "index.lock", git_dir / "HEAD.lock"]
+    refs = git_dir / "refs" / "heads"
+    if refs.is_dir():
+        candidates.extend(refs.rglob("*.lock"))
+    for lock in candidates:
+        try:
+            os.unlink(lock)
+        except FileNotFoundError:
+            pass

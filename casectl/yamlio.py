@@ -1,0 +1,70 @@
+"""All YAML goes through here: safe loading, stable diff-friendly dumps.
+
+Timestamps are stored as quoted ISO 8601 strings; the safe loader would turn
+an unquoted timestamp into a datetime, so the dumper always quotes strings
+that look like one, and the loader refuses anything but plain data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from .errors import InvalidData
+
+try:  # the C implementation is ten times faster; fall back when it is missing
+    _Loader: type = yaml.CSafeLoader
+    _Dumper: type = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+    _Dumper = yaml.SafeDumper
+
+
+class _CaseDumper(_Dumper):  # type: ignore[misc, valid-type]
+    def ignore_aliases(self, data: Any) -> bool:
+        # The header shares objects with the created event; anchors and
+        # aliases (&id001) would make the file harder to read and to diff.
+        return True
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # Multi-line text as a literal block keeps diffs line-by-line readable.
+    if "\n" in value and _block_safe(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_UNSAFE_FOR_BLOCK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\u2028\u2029]|[ \t]\n|[ \t]$|^\s")
+
+
+def _block_safe(value: str) -> bool:
+    """Literal blocks cannot carry trailing blanks or control characters
+    faithfully; such text stays a quoted scalar so it round-trips exactly."""
+    return not _UNSAFE_FOR_BLOCK.search(value)
+
+
+_CaseDumper.add_representer(str, _str_representer)
+
+
+def load(text: str, path: str = "<input>") -> Any:
+    """Parse YAML safely; any problem becomes InvalidData naming file and line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a safe loader
+    except yaml.constructor.ConstructorError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise InvalidData(path, f"YAML tag not allowed ({exc.problem}); case files hold plain "
+                          "data only", line=line) from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise InvalidData(path, f"not valid YAML: {exc.problem or exc.context}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise InvalidData(path, f"not valid YAML: {exc}") from None
+
+
+def dump(data: Any) -> str:
+    """Dump in a stable, diff-friendly form: keys in the order given, block
+    style, unicode as itself (æøå stay readable), no line wrapping."""
+    return yaml.dump(data, Dumper=_CaseDumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=1_000_000, indent=2)
