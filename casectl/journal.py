@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .errors import OperationFailed
 
@@ -89,13 +89,14 @@ def message(subject: str, trailers: Sequence[tuple[str, str]], body: str = "") -
 
 
 def commit(root: Path, paths: Sequence[str], text: str, author: Author,
-           when: datetime) -> str:
+           when: datetime, step: Callable[[str], None] = lambda name: None) -> str:
     """Commit the working-tree state of ``paths`` as one commit by ``author``.
 
     The committer is the author too, so a machine with no git identity
-    configured commits all the same.
+    configured commits all the same. ``step`` is told each stage reached.
     """
     git(root, "update-index", "--add", "--remove", "--", *paths)
+    step("index-updated")
     tree = git(root, "write-tree").strip()
     parent = head(root)
     stamp = when.isoformat()
@@ -104,6 +105,7 @@ def commit(root: Path, paths: Sequence[str], text: str, author: Author,
            "GIT_COMMITTER_EMAIL": author.email, "GIT_COMMITTER_DATE": stamp}
     parents = ["-p", parent] if parent else []
     sha = git(root, "commit-tree", tree, *parents, "-F", "-", input=text, env=env).strip()
+    step("commit-written")
     # The old value makes the update fail rather than lose a commit made
     # behind casectl's back since we read HEAD.
     git(root, "update-ref", "-m", "commit: " + text.splitlines()[0], "HEAD", sha, parent or "")

@@ -45,11 +45,25 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
               "message": message, "author": [author.name, author.email],
               "when": when.isoformat()}
     store.write_atomic(pending, json.dumps(intent, ensure_ascii=False))
+    crash_point("intent-written")
     for path, text in files.items():
         store.write_atomic(root / path, text)
-    sha = journal.commit(root, list(files), message, author, when)
+        crash_point("file-written")
+    sha = journal.commit(root, list(files), message, author, when, step=crash_point)
+    crash_point("committed")
     pending.unlink()
     return sha
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the crash tests: CASECTL_CRASH_AT=<name> kills
+    the process with SIGKILL right there, as a power cut or `kill -9` would.
+    Stages: intent-written, file-written, index-updated, commit-written,
+    committed."""
+    if os.environ.get("CASECTL_CRASH_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def recover(root: Path) -> str | None:
