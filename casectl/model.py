@@ -217,15 +217,16 @@ def describe_event(event: Event) -> str:
     kind = event["kind"]
     if kind == "created":
         return f"created: {data['subject']}"
-    if kind in ("assigned", "taken", "handed_over"):
+    if kind == "handed_over":
+        return f"handed over to {data['to']}: {data['note']}"
+    if kind in ("assigned", "taken"):
         parts = []
         if "assignee" in data:
             parts.append(f"agent {data['assignee'] or '(none)'}")
         if "team" in data:
             parts.append(f"team {data['team'] or '(none)'}")
         note = f" ({data['note']})" if data.get("note") else ""
-        verb = {"assigned": "assigned to", "taken": "taken over by",
-                "handed_over": "handed over to"}[kind]
+        verb = "assigned to" if kind == "assigned" else "taken over by"
         return f"{verb} {', '.join(parts)}{note}"
     if kind == "priority_set":
         why = f" ({data['reason']})" if data.get("reason") else ""

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# make demo: a case's life on a throwaway case repository (demo-desk/, git-ignored).
+# A caller phones the desk; the agent registers the case on their behalf, works it,
+# the next shift takes it over, hands it to the clinical applications team, and it
+# is closed with a solution. Then: the case list, the case, and git log of its file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DESK=demo-desk
+rm -rf "$DESK"
+
+# The demo must not depend on (or touch) the user's git configuration.
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+day=$(date +%F)
+at() { export CASECTL_NOW="${day}T$1+01:00"; }   # the desk's clock for each step
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() {  # show the command as it would be typed, then run it
+    local shown='$ casectl' arg
+    for arg in "$@"; do
+        case $arg in *[[:space:]\"]*) shown+=" \"${arg//\"/\\\"}\"" ;; *) shown+=" $arg" ;; esac
+    done
+    printf '%s\n' "$shown"
+    casectl "$@"
+}
+
+step "A new case repository for the desk"
+at 07:55:00
+run init "$DESK" --desk "Helse Nord IKT - Servicedesk" --timezone Europe/Oslo
+cd "$DESK"
+run team add servicedesk --name "Servicedesk" --email servicedesk@helse-nord.example.no
+run team add klinisk-app --name "Kliniske applikasjoner" --email klinapp@helse-nord.example.no
+run agent add kari --name "Kari Nordmann" --email kari.nordmann@helse-nord.example.no \
+    --team servicedesk --role receiver --role handler
+export CASECTL_AGENT=kari
+run agent add ingrid --name "Ingrid Solberg" --email ingrid.solberg@helse-nord.example.no \
+    --team servicedesk --role handler
+run agent add mette --name "Mette Johansen" --email mette.johansen@helse-nord.example.no \
+    --team klinisk-app --role handler
+
+step "08:40 A nurse phones in; Kari registers the case on her behalf"
+at 08:40:12
+id=$(casectl new --subject "DIPS Arena: får ikke åpnet pasientjournal" \
+    --description "Sykepleier på kirurgisk post 3 får feilmelding «Ingen tilgang til journal» når hun åpner pasientjournaler i DIPS Arena. Gjelder alle pasienter, fra PC-en på vaktrommet og fra en annen PC. Kollegaer på samme post har ikke problemet." \
+    --type incident --category "Klinisk applikasjon" \
+    --reporter "Sigrid Bakken <sigrid.bakken@tromso.kommune.example.no>" --phone "+47 917 22 418" \
+    --org "Tromsø kommune" --field epj=EPJ-48213 --field kommune=Tromsø --notify)
+echo "$ casectl new --subject \"DIPS Arena: får ikke åpnet pasientjournal\" ... -> $id"
+
+step "08:42 Kari starts work and logs what she did"
+at 08:42:30
+run start "$id"
+at 08:51:05
+run log "$id" "Ringte brukeren tilbake. Feilen gjelder kun hennes bruker; tilgangsgruppen for kirurgisk post 3 mangler i AD etter flytting fra medisinsk post."
+at 08:53:40
+run log "$id" --internal "Flyttingen ble registrert uten tilgangsbestilling. Sjekk om flere fra medisinsk post er rammet."
+at 09:05:00
+run priority "$id" high --reason "Sykepleieren står uten journaltilgang midt i vakten"
+
+step "15:05 The next shift's agent, Ingrid, takes the case over"
+at 15:05:00
+CASECTL_AGENT=ingrid run take "$id" --note "Overtatt ved vaktskifte"
+
+step "15:20 Ingrid hands it to the clinical applications team in person"
+at 15:20:00
+CASECTL_AGENT=ingrid run handover "$id" --to klinisk-app \
+    --note "Overlevert Mette Johansen per telefon: tilgangsrollen i DIPS må knyttes til ny post. Brukeren er varslet."
+
+step "16:10 Mette solves it; the nurse confirms it works; the case is closed"
+at 16:02:00
+CASECTL_AGENT=mette run take "$id"
+at 16:10:00
+CASECTL_AGENT=mette run log "$id" --email "Hei Sigrid, du har nå fått tilgang via rollen for kirurgisk post 3. Gi beskjed om noe fortsatt ikke virker."
+at 16:31:00
+CASECTL_AGENT=mette run close "$id" --confirmed \
+    --solution "Tilgangsrollen «Kirurgisk post 3 - sykepleier» lagt til i DIPS Arena og AD-gruppen oppdatert. Brukeren bekreftet på telefon at journalene åpnes."
+
+step "A second case, still open, so the list has something in it"
+at 16:45:00
+run new --subject "Skriver på medisinsk post skriver ut blanke ark" --type incident \
+    --priority low --reporter "Lars Eriksen <lars.eriksen@helse-nord.example.no>" >/dev/null
+echo "(registered)"
+
+step "The open cases, and every case"
+run list
+run list --all
+
+step "The case"
+run show "$id"
+
+step "Its history: every event and the commit that recorded it"
+run history "$id"
+
+step "git log of the case file: one commit per action, with trailers"
+echo "$ git log --format=... -- $(git ls-files "cases/*/$id.yaml")"
+git log --reverse --format='%h %ad %an%n    %s%n%(trailers:separator=%x2C )%n' --date=format:%H:%M \
+    -- "cases/*/$id.yaml"
+
+step "Validation of every case file"
+run validate
+echo
+echo "The demo repository is in $DESK/ (git-ignored); look around with git log, git show, casectl."
