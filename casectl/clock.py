@@ -1,6 +1,6 @@
 """The one place the current time comes from.
 
-``CASECTL_NOW`` (ISO 8601 with an offset) fixes the clock, so tests, demos
+``CASECTL_NOW`` (ISO 8601 with an offset, read by dateutil) fixes the clock, so tests, demos
 and example builders get reproducible timestamps; otherwise it is the
 system clock in the desk's time zone.
 """
@@ -29,9 +29,11 @@ def zone(name: str | None) -> tzinfo:
 def now(tz: tzinfo | None = None) -> datetime:
     fixed = os.environ.get("CASECTL_NOW")
     if fixed:
+        from dateutil import parser
+
         try:
-            moment = datetime.fromisoformat(fixed)
-        except ValueError:
+            moment = parser.isoparse(fixed)
+        except (ValueError, OverflowError):
             raise UsageError(f"CASECTL_NOW={fixed!r} is not an ISO 8601 time",
                              "write it like 2026-11-22T09:30:00+01:00") from None
         if moment.tzinfo is None:

@@ -25,6 +25,14 @@ from .errors import OperationFailed
 _GIT_CONFIG = ("-c", "core.splitIndex=true", "-c", "core.quotePath=false")
 
 
+class ForeignChanges(Exception):
+    """The index holds staged changes to files this commit is not about."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        super().__init__(", ".join(paths))
+        self.paths = list(paths)
+
+
 @dataclass(frozen=True)
 class Author:
     name: str
@@ -99,6 +107,13 @@ def commit(root: Path, paths: Sequence[str], text: str, author: Author,
     step("index-updated")
     tree = git(root, "write-tree").strip()
     parent = head(root)
+    if parent:
+        # One action, one commit: whatever someone staged by hand must not
+        # ride along. Comparing two trees only descends into what changed.
+        changed = git(root, "diff-tree", "-r", "--name-only", "-z", parent, tree).split("\0")
+        foreign = sorted(set(filter(None, changed)) - set(paths))
+        if foreign:
+            raise ForeignChanges(foreign)
     stamp = when.isoformat()
     env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
            "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": author.name,

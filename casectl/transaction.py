@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Mapping
 
 from . import journal, store
+from .errors import RuleViolation
 
 PENDING = "pending.json"
 
@@ -49,7 +50,17 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
     for path, text in files.items():
         store.write_atomic(root / path, text)
         crash_point("file-written")
-    sha = journal.commit(root, list(files), message, author, when, step=crash_point)
+    try:
+        sha = journal.commit(root, list(files), message, author, when, step=crash_point)
+    except journal.ForeignChanges as exc:
+        _put_back(root, list(files))
+        pending.unlink()
+        shown = ", ".join(exc.paths[:5]) + (" ..." if len(exc.paths) > 5 else "")
+        raise RuleViolation(
+            "one-action-one-commit", f"git's index has staged changes to other files ({shown}), "
+            "which would end up in this action's commit; nothing was changed",
+            "commit them (git commit) or unstage them (git restore --staged PATH), then run "
+            "the command again") from None
     crash_point("committed")
     pending.unlink()
     return sha
@@ -95,20 +106,24 @@ def recover(root: Path) -> str | None:
                            datetime.fromisoformat(intent["when"]))
         outcome = "completed"
     else:
-        head = journal.head(root)
-        for path in written:
-            if head is not None and journal.blob_of(root, head, path):
-                journal.git(root, "checkout", "HEAD", "--", path)
-            else:
-                (root / path).unlink()
-        if written:
-            journal.git(root, "update-index", "--refresh", check=False)
+        _put_back(root, written)
         outcome = "rolled back"
     for path in files:
         for leftover in (root / path).parent.glob(f".{Path(path).name}.*.tmp"):
             leftover.unlink(missing_ok=True)
     pending.unlink()
     return outcome
+
+
+def _put_back(root: Path, paths: list[str]) -> None:
+    """Files (and their index entries) as HEAD has them; gone if HEAD has none."""
+    head = journal.head(root)
+    for path in paths:
+        if head is not None and journal.blob_of(root, head, path):
+            journal.git(root, "checkout", "HEAD", "--", path)
+        else:
+            journal.git(root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", path)
+            (root / path).unlink(missing_ok=True)
 
 
 def _remove_stale_git_locks(root: Path) -> None:
