@@ -296,8 +296,8 @@ def assign(session: Session, case_id: str, to: str | None, team: str | None,
         target_team = team_id
         if target_team is None and agent is not None:
             # An agent from another team brings the case into their team.
-            home = config.home_team(agent)
-            target_team = home if home and home != case["team"] else None
+            moved = config.team_for(agent, case["team"])
+            target_team = moved if moved != case["team"] else None
         return workflow.assign(case, agent, target_team, text)
     return change_case(session, case_id, "assign", decide)
 
@@ -305,9 +305,9 @@ def assign(session: Session, case_id: str, to: str | None, team: str | None,
 def take(session: Session, case_id: str, note: str | None) -> Case:
     actor, _ = session.actor()
     text = clean_text(note, "the note")
-    team = session.config.home_team(actor)
-    return change_case(session, case_id, "take",
-                       lambda case: workflow.take(case, actor, team, text))
+    config = session.config
+    return change_case(session, case_id, "take", lambda case: workflow.take(
+        case, actor, config.team_for(actor, case["team"]), text))
 
 
 def handover(session: Session, case_id: str, to: str, note: str | None) -> Case:
@@ -321,7 +321,7 @@ def handover(session: Session, case_id: str, to: str, note: str | None) -> Case:
     if kind == "agent":
         def decide(case: Case) -> list[workflow.Step]:
             return workflow.handover(case, agent=to, team=None, note=text,
-                                     agent_team=config.home_team(to))
+                                     agent_team=config.team_for(to, case["team"]))
     else:
         def decide(case: Case) -> list[workflow.Step]:
             return workflow.handover(case, agent=None, team=to, note=text,

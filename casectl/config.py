@@ -98,6 +98,15 @@ class Config:
         teams = self.agents.get(agent_id, {}).get("teams") or []
         return teams[0] if teams else None
 
+    def team_for(self, agent_id: str, current: str | None) -> str | None:
+        """The team a case belongs to once ``agent_id`` is responsible for it:
+        the case's team if the agent is in it, else the agent's home team,
+        else (an agent in no team) the case's team as it is."""
+        teams = self.agents.get(agent_id, {}).get("teams") or []
+        if current in teams or not teams:
+            return current
+        return teams[0]
+
     def team_members(self, team_id: str) -> list[tuple[str, str]]:
         return [(ident, agent["name"]) for ident, agent in self.agents.items()
                 if team_id in (agent.get("teams") or [])]

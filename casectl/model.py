@@ -22,7 +22,7 @@ EVENT_KINDS: dict[str, bool] = {
     "created": True,
     "assigned": False,
     "taken": False,
-    "handed_over": False,
+    "handed_over": True,  # a handover is noted where the reporter can see it [seed 004]
     "worklog": True,
     "note": False,
     "email": True,

@@ -271,8 +271,10 @@ AGENTS: Final = [
     # may act, so the admin who adds the others must already be there.
     Agent("ingrid", "Ingrid Sæther", "ingrid.saether@helseikt.example",
           ("servicedesk",), ("receiver", "handler", "admin")),
+    # K-IKT first: an agent's first team is their home team, and `take` moves
+    # a case into the taker's home team, so the night case below stays in K-IKT.
     Agent("bjorn", "Bjørn Åsheim", "bjorn.asheim@helseikt.example",
-          ("servicedesk", "k-ikt"), ("handler",)),
+          ("k-ikt", "servicedesk"), ("handler",)),
     Agent("sigrid", "Sigrid Løvland", "sigrid.lovland@helseikt.example",
           ("e-helse", "klinisk-app"), ("handler",)),
     Agent("havard", "Håvard Østby", "havard.ostby@helseikt.example",
@@ -393,7 +395,8 @@ Kontaktperson: Tone Bjørnevik, fagansvarlig bioingeniør, mobil 913 45 678
          "Håndbåret på telefon til Søren Bæk i Servergruppen kl. 07:18: unilab-db01 svarer ikke "
          "på tilkobling fra applikasjonsserveren. Søren tar saken.")
     # A team handover leaves the case in the team's queue; the receiver takes it.
-    c.do(mins(2), "soren", "take", ID)
+    c.do(mins(2), "soren", "take", ID, "--note",
+         "Modtaget ved håndbæring fra Servicedesk; går i gang med databaseserveren.")
     c.do(mins(10), "soren", "log", ID, "--internal",
          "unilab-db01: disken til transaktionsloggen (L:) er 100 % fuld, efter at nattens "
          "logbackup fejlede. Udvider disken med 50 GB og tager manuel logbackup.")
@@ -613,7 +616,8 @@ Konsekvens: medicinordination og dokumentation bliver forsinket.
          "Håndbåret telefonisk til Søren Bæk (Servergruppen) kl. 09:08. Netværket er målt "
          "fejlfrit; alle berørte brugere ligger på ctx-sp-07, som kører med 100 % CPU. Søren "
          "overtager sagen.")
-    c.do(mins(3), "soren", "take", ID)
+    c.do(mins(3), "soren", "take", ID, "--note",
+         "Modtaget ved håndbæring fra Mette Kjærgaard, Netværk.")
     c.do(mins(12), "soren", "log", ID, "--internal",
          "ctx-sp-07: en hængt udskriftsproces (spoolsv) bruger al CPU. Tømmer udskriftskøen og "
          "genstarter print spooler; brugerne behøver ikke logge af.")
@@ -863,7 +867,8 @@ Hjemmetjenesten er varslet og gjør tilsyn hos de mest sårbare brukerne.
     c.do(mins(45), "ingrid", "log", ID, "--internal",
          "Ikke løst før skiftslutt. Til morgenskiftet: sjekk status hos leverandøren kl. 07 og be "
          "hjemmetjenesten bekrefte at nattilsynet er gjennomført hos alle ni.")
-    c.do("2026-11-17 07:05", "bjorn", "take", ID)
+    c.do("2026-11-17 07:05", "bjorn", "take", ID, "--note",
+         "Overtatt fra kveldsvakten ved skiftbytte; Ingrids overleveringsnotat er lest.")
     c.do(mins(15), "bjorn", "log", ID,
          "Leverandøren bekrefter feil på en basestasjon hos teleoperatøren i Orkanger sentrum; "
          "retting pågår og ventes ferdig innen kl. 12. Hjemmetjenesten bekrefter at nattilsyn er "
@@ -1033,7 +1038,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         if args.keep:
-            print(f"kept the example repository: {tmp / 'desk'}", file=sys.stderr)
+            # On stderr so a failing run shows it too; stdout stays the summary.
+            print(f"example repository kept at {tmp / 'desk'}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -47,7 +47,7 @@ def _session(ctx: click.Context) -> app.Session:
 def _text(value: str | None) -> str | None:
     """`-` reads the text from standard input."""
     if value == "-":
-        return click.get_text_stream("stdin").read()
+        return sys.stdin.read()
     return value
 
 
