@@ -49,6 +49,7 @@ class Session:
 
 def open_session(repo: str | None, as_agent: str | None) -> Session:
     root = store.find_root(repo)
+    transaction.settle(root)
     return Session(root, configmod.load(root, store.state_dir(root)), as_agent)
 
 
@@ -125,22 +126,29 @@ def clean_subject(value: str | None) -> str:
     return " ".join(text.split())  # one line: it becomes a commit subject
 
 
+_NAMED_ADDRESS = re.compile(r"^\s*\"?(?P<name>[^<>\"]*?)\"?\s*<(?P<email>[^<>\s@]+@[^<>\s@]+)>\s*$")
+_BARE_ADDRESS = re.compile(r"^\s*<?(?P<email>[^<>\s@]+@[^<>\s@]+)>?\s*$")
+
+
 def parse_reporter(value: str | None, phone: str | None, org: str | None
                    ) -> dict[str, str | None] | None:
+    """The reporter from "Name <email>", a bare address or a bare name. Mail
+    programs write "Nordmann, Ola <ola@...>"; the comma is part of the name."""
     if not (value or phone or org):
         return None
-    from email.utils import parseaddr
-
-    name, email = (None, None)
-    if value:
-        parsed_name, parsed_email = parseaddr(value)
-        if "@" in parsed_email:
-            name, email = parsed_name or None, parsed_email
-        elif "<" in value or "@" in value:
+    name, email = None, None
+    if value and value.strip():
+        named = _NAMED_ADDRESS.match(value)
+        bare = _BARE_ADDRESS.match(value)
+        if named:
+            name, email = named["name"].strip() or None, named["email"]
+        elif bare:
+            email = bare["email"]
+        elif "<" in value or ">" in value or "@" in value:
             raise UsageError(f"cannot read the reporter {value!r}",
                              "write it as \"Name <name@example.org>\", an address, or a name")
         else:
-            name = value.strip() or None
+            name = " ".join(value.split())
     return {"name": name, "email": email, "phone": (phone or "").strip() or None,
             "org": (org or "").strip() or None}
 
@@ -222,6 +230,18 @@ def _commit_message(case: Case, action: str, agent: str, events: Sequence[model.
 
 def _save(session: Session, rel: str, case: Case, action: str,
           events: Sequence[model.Event]) -> None:
+    """Check the new document against the schema, then write and commit it:
+    whatever the command line let through, no invalid file is committed."""
+    from . import schema
+
+    problems = _validator(session.root, schema.CASE_SCHEMA).problems(case, rel)
+    if problems:
+        field_name = problems[0].field
+        message = problems[0].message
+        if len(message) > 160:
+            message = message[:80] + " ... " + message[-60:]
+        raise UsageError(f"the case would not be valid: {field_name}: {message}",
+                         "shorten or correct that value; nothing was written")
     agent, author = session.actor()
     moment = datetime.fromisoformat(events[-1]["at"])
     transaction.commit_files(session.root, {rel: yamlio.dump(case)},
@@ -386,6 +406,10 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
 
     if assignee == "me":
         assignee = session.actor()[0]
+    elif assignee is not None:
+        session.config.check_agent(assignee)  # a typo must not look like an empty queue
+    if team is not None:
+        session.config.check_team(team)
     return index.query(session.root, statuses=statuses, scope=scope, team=team,
                        assignee=assignee, priorities=priorities, types=types,
                        category=category, sort=sort, limit=limit)

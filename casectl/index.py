@@ -53,18 +53,30 @@ def _connect(root: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
-    version = None
+    if _version(conn) != SCHEMA_VERSION:
+        # Several commands may find the index missing at once: one builds
+        # the tables, the others wait for it and then find them there.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if _version(conn) != SCHEMA_VERSION:
+                for table in ("meta", "cases", "unreadable", "texts"):
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in filter(str.strip, _DDL.split(";")):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return conn
+
+
+def _version(conn: sqlite3.Connection) -> str | None:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        version = row[0] if row else None
-    except sqlite3.OperationalError:
-        pass
-    if version != SCHEMA_VERSION:
-        conn.executescript("DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS cases; "
-                           "DROP TABLE IF EXISTS unreadable; DROP TABLE IF EXISTS texts;")
-        conn.executescript(_DDL)
-        conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-    return conn
+    except sqlite3.OperationalError:  # no meta table yet
+        return None
+    return row[0] if row else None
 
 
 def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, str, str]]:

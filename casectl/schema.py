@@ -47,7 +47,8 @@ class Problem:
 def _field_path(parts: Iterable[Any]) -> str:
     text = ""
     for part in parts:
-        if isinstance(part, int):
+        # fastjsonschema gives list positions as strings of digits
+        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
             text += f"[{part}]"
         else:
             text += ("." if text else "") + str(part)

@@ -77,6 +77,14 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def settle(root: Path) -> None:
+    """Before any command reads: finish what a killed process left half
+    done. A stat when there is nothing to do; the lock only when there is."""
+    if (store.state_dir(root) / PENDING).exists():
+        with store.locked(root):
+            recover(root)
+
+
 def recover(root: Path) -> str | None:
     """Finish or undo an action a killed process left half done.
 

@@ -7,6 +7,7 @@ naming the rule and what would satisfy it. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping, Sequence
 
 from .errors import RuleViolation
@@ -74,15 +75,20 @@ def create(data: dict[str, Any], start: bool) -> list[Step]:
     return steps
 
 
-def assign(case: Mapping[str, Any], assignee: str | None, team: str | None,
-           note: str | None) -> list[Step]:
-    require_not_finished(case, "assign")
+def require_handover_for_team_move(case: Mapping[str, Any], team: str | None) -> None:
+    """Critical and high cases change team only by a hand-carried handover."""
     if team is not None and team != case["team"] and case["priority"] in ("critical", "high"):
         raise RuleViolation(
             "handover-for-critical-and-high",
             f"case {case['id']} is {case['priority']}; moving it to another team must be a "
             "hand-carried handover",
             f"casectl handover {case['id']} --to {team} --note \"handed to <person> because ...\"")
+
+
+def assign(case: Mapping[str, Any], assignee: str | None, team: str | None,
+           note: str | None) -> list[Step]:
+    require_not_finished(case, "assign")
+    require_handover_for_team_move(case, team)
     data: dict[str, Any] = {}
     if team is not None:
         data["team"] = team
@@ -101,6 +107,7 @@ def assign(case: Mapping[str, Any], assignee: str | None, team: str | None,
 
 def take(case: Mapping[str, Any], agent: str, team: str | None, note: str | None) -> list[Step]:
     require_not_finished(case, "take")
+    require_handover_for_team_move(case, team)
     if case["assignee"] == agent:
         raise RuleViolation("take-changes-owner", f"you ({agent}) are already responsible for "
                             f"case {case['id']}", "nothing to do")
@@ -128,9 +135,7 @@ def handover(case: Mapping[str, Any], *, agent: str | None, team: str | None, no
                         f"say who received it and why: casectl handover {case['id']} "
                         f"--to {target} --note \"handed to <person>: <why>\"")
     if team is not None and receivers:
-        lowered = note.casefold()
-        if not any(ident.casefold() in lowered or name.casefold() in lowered
-                   for ident, name in receivers):
+        if not any(_names(note, ident) or _names(note, name) for ident, name in receivers):
             names = ", ".join(f"{name} ({ident})" for ident, name in receivers)
             raise RuleViolation(
                 "handover-names-receiver",
@@ -152,6 +157,11 @@ def handover(case: Mapping[str, Any], *, agent: str | None, team: str | None, no
                             f"case {case['id']} is already with {agent}",
                             "hand it to another agent or a team")
     return [("handed_over", data)]
+
+
+def _names(text: str, who: str) -> bool:
+    """Whether ``text`` mentions ``who`` as a whole word ("per" is not in "operasjon")."""
+    return re.search(rf"(?<!\w){re.escape(who)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def log_entry(case: Mapping[str, Any], text: str, *, internal: bool, email: bool) -> list[Step]:
@@ -195,15 +205,13 @@ def close(case: Mapping[str, Any], solution: str | None, confirmed: bool) -> lis
     """Without confirmation the case is solved, waiting for the reporter to
     confirm; with it, closed. A solved case can be closed by confirmation
     alone: its solution stands."""
+    transition(case, "close" if confirmed else "solve")
     if solution is None and case["status"] == "solved" and confirmed:
-        transition(case, "close")
         return [("closed", {"confirmed": True})]
     require_text("close-needs-solution", solution, "a solution description",
                  f"describe what fixed it: casectl close {case['id']} --solution TEXT")
     if confirmed:
-        transition(case, "close")
         return [("closed", {"solution": solution, "confirmed": True})]
-    transition(case, "solve")
     return [("solved", {"solution": solution})]
 
 
