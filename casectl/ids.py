@@ -9,8 +9,8 @@ create cases in the same second apart without any coordination.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from datetime import datetime, timezone
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -40,7 +40,9 @@ def _encode(number: int, width: int) -> str:
 
 
 def _random(width: int) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(width))
+    # os.urandom rather than secrets: same source, and importing secrets
+    # (hmac, hashlib, random) costs more than a git commit.
+    return "".join(ALPHABET[byte & 31] for byte in os.urandom(width))
 
 
 def _since_epoch(moment: datetime) -> float:

@@ -9,6 +9,7 @@ changed takes milliseconds.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -17,7 +18,9 @@ from . import journal, model, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+CHUNK = 5000  # files read from git and parsed per round
+PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
 SORTS = {
     "priority": "priority_rank, created",
@@ -35,16 +38,17 @@ COLUMNS = ("id", "status", "priority", "type", "category", "team", "assignee", "
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases (
-    id TEXT PRIMARY KEY, path TEXT NOT NULL, status TEXT, priority TEXT, priority_rank INTEGER,
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, path TEXT NOT NULL UNIQUE, status TEXT, priority TEXT, priority_rank INTEGER,
     type TEXT, category TEXT, team TEXT, assignee TEXT, subject TEXT, reporter TEXT,
     created TEXT, updated TEXT, is_open INTEGER);
 CREATE TABLE IF NOT EXISTS unreadable (path TEXT PRIMARY KEY, problem TEXT);
+CREATE INDEX IF NOT EXISTS cases_id ON cases (id);
 CREATE INDEX IF NOT EXISTS cases_open ON cases (is_open, priority_rank, created);
 CREATE INDEX IF NOT EXISTS cases_status ON cases (status);
 CREATE INDEX IF NOT EXISTS cases_team ON cases (team, is_open);
 CREATE INDEX IF NOT EXISTS cases_assignee ON cases (assignee, is_open);
 CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
-    id UNINDEXED, subject, body, tokenize = 'unicode61 remove_diacritics 0');
+    subject, body, tokenize = 'unicode61 remove_diacritics 0');
 """
 
 
@@ -79,7 +83,7 @@ def _version(conn: sqlite3.Connection) -> str | None:
     return row[0] if row else None
 
 
-def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, str, str]]:
+def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, str]]:
     reporter = doc.get("reporter") or {}
     row = (doc["id"], path, doc["status"], doc["priority"],
            PRIORITY_RANK.get(doc["priority"], 9), doc["type"], doc.get("category"),
@@ -91,7 +95,7 @@ def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, st
                 if isinstance(event, dict) and event.get("kind") != "created")
     reporter_text = " ".join(str(v) for v in reporter.values() if v)
     fields = " ".join(str(v) for v in (doc.get("fields") or {}).values())
-    return row, (doc["id"], doc["subject"], "\n".join(
+    return row, (doc["subject"], "\n".join(
         [reporter_text, fields, *(part for part in body if part)]))
 
 
@@ -105,24 +109,67 @@ def _parse(path: str, blob: bytes) -> dict[str, Any]:
     return doc
 
 
+Parsed = tuple[str, Any, Any]  # ("ok", row, text) or ("bad", path, problem)
+
+
+def _parse_one(path: str, blob: bytes) -> Parsed:
+    try:
+        row, text = _row(path, _parse(path, blob))
+    except (InvalidData, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
+        return ("bad", path, str(exc))
+    return ("ok", row, text)
+
+
+def _parse_chunk(items: list[tuple[str, bytes]]) -> list[Parsed]:
+    return [_parse_one(path, blob) for path, blob in items]
+
+
 def _apply(conn: sqlite3.Connection, root: Path, rev: str, paths: Sequence[str]) -> None:
-    for path, blob in journal.read_blobs(root, rev, paths):
-        _forget(conn, path)
-        try:
-            row, text = _row(path, _parse(path, blob))
-        except (InvalidData, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
-            conn.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?)", (path, str(exc)))
+    """(Re)index ``paths`` as they are at ``rev``; YAML parsing, the bulk of
+    the cost, is spread over the CPUs when there are many files."""
+    pool = None
+    if len(paths) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=os.cpu_count())
+    try:
+        for start in range(0, len(paths), CHUNK):
+            items = list(journal.read_blobs(root, rev, paths[start:start + CHUNK]))
+            if pool is not None:
+                step = max(1, len(items) // (4 * (os.cpu_count() or 1)))
+                parsed = [p for part in pool.map(_parse_chunk, [
+                    items[i:i + step] for i in range(0, len(items), step)]) for p in part]
+            else:
+                parsed = _parse_chunk(items)
+            for path, _ in items:
+                _forget(conn, path)
+            _store(conn, parsed)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+_ROW_COLUMNS = ("id", "path", "status", "priority", "priority_rank", "type", "category", "team",
+                "assignee", "subject", "reporter", "created", "updated", "is_open")  # as _row
+_INSERT_CASE = (f"INSERT INTO cases ({', '.join(_ROW_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_ROW_COLUMNS))})")
+
+
+def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
+    for outcome, first, second in parsed:
+        if outcome == "bad":
+            conn.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?)", (first, second))
             continue
-        conn.execute("DELETE FROM texts WHERE id = ?", (row[0],))
-        conn.execute(f"INSERT OR REPLACE INTO cases VALUES ({','.join('?' * len(row))})", row)
-        conn.execute("INSERT INTO texts VALUES (?, ?, ?)", text)
+        rowid = conn.execute(_INSERT_CASE, first).lastrowid
+        conn.execute("INSERT INTO texts (rowid, subject, body) VALUES (?, ?, ?)",
+                     (rowid, *second))
 
 
 def _forget(conn: sqlite3.Connection, path: str) -> None:
     conn.execute("DELETE FROM unreadable WHERE path = ?", (path,))
-    for (case_id,) in conn.execute("SELECT id FROM cases WHERE path = ?", (path,)).fetchall():
-        conn.execute("DELETE FROM texts WHERE id = ?", (case_id,))
-        conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+    for (rowid,) in conn.execute("SELECT rowid FROM cases WHERE path = ?", (path,)).fetchall():
+        conn.execute("DELETE FROM texts WHERE rowid = ?", (rowid,))
+        conn.execute("DELETE FROM cases WHERE rowid = ?", (rowid,))
 
 
 def _is_case_path(path: str) -> bool:
@@ -238,7 +285,7 @@ def search(root: Path, text: str, limit: int | None = None
     conn = refresh(root)
     sql = (f"SELECT {', '.join('c.' + c for c in COLUMNS)}, "
            "snippet(texts, -1, '[', ']', '...', 12) AS match "
-           "FROM texts JOIN cases c ON c.id = texts.id WHERE texts MATCH ? "
+           "FROM texts JOIN cases c ON c.rowid = texts.rowid WHERE texts MATCH ? "
            "ORDER BY bm25(texts), c.created DESC")
     args: list[Any] = [_fts_query(text)]
     if limit is not None:

@@ -12,6 +12,7 @@ through GitPython, which is what it does well.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,8 +75,29 @@ def init(path: Path) -> None:
 
 
 def head(root: Path) -> str | None:
+    """The commit HEAD points at, or None before the first commit.
+
+    Read from the files when HEAD is a plain branch (a git process per
+    action saved); anything unusual is left to git itself.
+    """
+    from .store import git_dir
+
+    directory = git_dir(root)
+    try:
+        ref = (directory / "HEAD").read_text(encoding="utf-8").strip()
+        if ref.startswith("ref: refs/heads/") and ".." not in ref:
+            loose = directory / ref[5:]
+            if loose.is_file():
+                sha = loose.read_text(encoding="utf-8").strip()
+                if _SHA.match(sha):
+                    return sha
+    except OSError:
+        pass
     out = git(root, "rev-parse", "--quiet", "--verify", "HEAD^{commit}", check=False).strip()
     return out or None
+
+
+_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
 def identity(root: Path) -> tuple[str | None, str | None]:

@@ -3,8 +3,6 @@ machines. No Click here; the command line decides where the text goes."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, Mapping, Sequence
 
@@ -40,6 +38,9 @@ def rows(data: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str],
     if fmt == "yaml":
         return yamlio.dump([{c: row.get(c) for c in columns} for row in data]).rstrip("\n")
     if fmt == "csv":
+        import csv
+        import io
+
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore",
                                 lineterminator="\n")

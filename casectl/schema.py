@@ -10,11 +10,12 @@ list of problems, a cost paid only on the error path.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import os
+import re
 import sys
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -55,6 +56,30 @@ def _field_path(parts: Iterable[Any]) -> str:
     return text or "(file)"
 
 
+class SchemaViolation(ValueError):
+    """What the compiled validators raise.
+
+    fastjsonschema's generated code raises its own exception classes, which
+    it imports from the fastjsonschema package; importing that costs 10-20
+    ms, a tenth of an action. The cached code gets this class, with the
+    same constructor, in their place, so the package is imported only when
+    a schema has to be compiled.
+    """
+
+    def __init__(self, message: str, value: Any = None, name: str | None = None,
+                 definition: Any = None, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.value = value
+        self.name = name
+        self.definition = definition
+        self.rule = rule
+
+    @property
+    def path(self) -> list[str]:
+        return [part for part in re.split(r"[.\[\]]+", self.name or "") if part]
+
+
 class Validator:
     """A compiled schema: ``problems(document, file)`` lists what is wrong."""
 
@@ -63,14 +88,12 @@ class Validator:
         self._check = _compiled(schema, cache_dir)
 
     def problems(self, document: Any, file: str) -> list[Problem]:
-        import fastjsonschema
-
         try:
             self._check(document)
             return []
-        except fastjsonschema.JsonSchemaException as exc:
-            first = Problem(file, _field_path(getattr(exc, "path", ["data"])[1:]),
-                            getattr(exc, "message", str(exc)).replace("data.", "", 1))
+        except SchemaViolation as exc:
+            first = Problem(file, _field_path(exc.path[1:]),
+                            exc.message.replace("data.", "", 1))
         return _all_problems(self.schema, document, file) or [first]
 
 
@@ -89,17 +112,21 @@ def _all_problems(schema: Mapping[str, Any], document: Any, file: str) -> list[P
     return sorted(set(found), key=lambda p: (p.field, p.message))
 
 
+CODE_FORMAT = "2"  # bump when the transformation below changes
+_FASTJSONSCHEMA_IMPORT = re.compile(r"^from fastjsonschema import [\w, ]+$", re.MULTILINE)
+
+
 def _compiled(schema: Mapping[str, Any], cache_dir: Path | None) -> Callable[[Any], Any]:
-    """fastjsonschema's validator for ``schema``, from the cache when it can.
+    """A validating function for ``schema``, from the cache when it can.
 
     Compiling the case schema costs ~80 ms, loading the cached code object a
     few: that difference is most of an action's budget.
     """
-    import fastjsonschema
-
     source = json.dumps(schema, sort_keys=True)
-    key = hashlib.sha256(
-        f"{source}|{sys.version}|{fastjsonschema.VERSION}".encode()).hexdigest()[:24]
+    # zlib, not hashlib: see transaction._digest. Two checksums and the length
+    # tell schema versions apart; a desk changes its schemas a few times a year.
+    data = f"{source}|{sys.version}|{CODE_FORMAT}".encode()
+    key = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
     cache_file = cache_dir / f"validator-{key}.bin" if cache_dir else None
     code = None
     if cache_file is not None and cache_file.exists():
@@ -108,7 +135,10 @@ def _compiled(schema: Mapping[str, Any], cache_dir: Path | None) -> Callable[[An
         except (ValueError, EOFError, TypeError, OSError):
             code = None  # a damaged cache is rebuilt below
     if code is None:
-        code = compile(fastjsonschema.compile_to_code(schema), "<schema>", "exec")
+        import fastjsonschema
+
+        generated = _FASTJSONSCHEMA_IMPORT.sub("", fastjsonschema.compile_to_code(schema))
+        code = compile(generated, "<schema>", "exec")
         if cache_file is not None:
             try:
                 cache_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
@@ -117,7 +147,8 @@ def _compiled(schema: Mapping[str, Any], cache_dir: Path | None) -> Callable[[An
                 os.replace(temp, cache_file)
             except OSError:
                 pass  # no cache is only slower
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"JsonSchemaValueException": SchemaViolation,
+                                 "JsonSchemaValuesException": SchemaViolation}
     exec(code, namespace)  # noqa: S102 - our own schema compiled by fastjsonschema
     # The schema's own function has the shortest name; the rest are its $defs.
     entry = min((name for name in namespace if name.startswith("validate")), key=len)

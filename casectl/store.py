@@ -4,7 +4,6 @@ loading of case files, atomic writes and the repository lock."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fcntl
 import os
 from pathlib import Path
@@ -71,6 +70,8 @@ def all_case_files(root: Path) -> list[Path]:
 def find_case_file(root: Path, case_id: str) -> Path:
     path = root / case_relpath(case_id)
     if not path.is_file():
+        import difflib
+
         known = [p.stem for p in all_case_files(root)]
         raise CaseNotFound(case_id, difflib.get_close_matches(case_id, known, n=3, cutoff=0.6))
     return path
