@@ -22,11 +22,18 @@ def _short(value: Any, width: int) -> str:
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
           widths: Mapping[str, int] | None = None) -> str:
-    from tabulate import tabulate
+    """Left-aligned columns under a ruled header.
 
+    Written here rather than with tabulate: tabulate guesses a type for
+    every cell, which made `casectl list` of 2,400 open cases take 0.3 s
+    (plus 80 ms to import it), against a few milliseconds for this.
+    """
     widths = widths or {}
     body = [[_short(row.get(c), widths.get(c, 10_000)) for c in columns] for row in rows]
-    return tabulate(body, headers=list(columns), tablefmt="simple", disable_numparse=True)
+    sizes = [max([len(c)] + [len(line[i]) for line in body]) for i, c in enumerate(columns)]
+    lines = [list(columns), ["-" * size for size in sizes], *body]
+    return "\n".join("  ".join(cell.ljust(size) for cell, size in zip(line, sizes)).rstrip()
+                     for line in lines)
 
 
 def rows(data: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str],
