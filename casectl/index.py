@@ -18,7 +18,7 @@ from . import journal, model, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS cases (
     created TEXT, updated TEXT, is_open INTEGER);
 CREATE TABLE IF NOT EXISTS unreadable (path TEXT PRIMARY KEY, problem TEXT);
 CREATE INDEX IF NOT EXISTS cases_id ON cases (id);
-CREATE INDEX IF NOT EXISTS cases_open ON cases (is_open, priority_rank, created);
+CREATE INDEX IF NOT EXISTS cases_open ON cases (is_open, priority_rank, created, id);
 CREATE INDEX IF NOT EXISTS cases_status ON cases (status);
 CREATE INDEX IF NOT EXISTS cases_team ON cases (team, is_open);
 CREATE INDEX IF NOT EXISTS cases_assignee ON cases (assignee, is_open);
@@ -55,7 +55,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
 def _connect(root: Path) -> sqlite3.Connection:
     path = store.state_dir(root) / INDEX_FILE
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-    conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     if _version(conn) != SCHEMA_VERSION:
         # Several commands may find the index missing at once: one builds
@@ -268,10 +267,16 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
         args.append(limit)
     conn = refresh(root)
     try:
-        rows = [dict(row) for row in conn.execute(sql, args)]
-        return rows, _warnings(conn)
+        return _records(conn.execute(sql, args)), _warnings(conn)
     finally:
         conn.close()
+
+
+def _records(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    # zip over plain tuples: sqlite3.Row -> dict is several times slower,
+    # which shows when listing 20,000 open cases.
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
 
 
 def _fts_query(text: str) -> str:
@@ -292,8 +297,7 @@ def search(root: Path, text: str, limit: int | None = None
         sql += " LIMIT ?"
         args.append(limit)
     try:
-        rows = [dict(row) for row in conn.execute(sql, args)]
-        return rows, _warnings(conn)
+        return _records(conn.execute(sql, args)), _warnings(conn)
     finally:
         conn.close()
 

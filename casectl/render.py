@@ -29,7 +29,10 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
     (plus 80 ms to import it), against a few milliseconds for this.
     """
     widths = widths or {}
-    body = [[_short(row.get(c), widths.get(c, 10_000)) for c in columns] for row in rows]
+    # Only free text needs folding and shortening; ids, statuses and names do not.
+    shaped = [(c, widths[c]) if c in widths else (c, 0) for c in columns]
+    body = [[_short(row.get(c), width) if width else ("" if row.get(c) is None else
+             str(row.get(c))) for c, width in shaped] for row in rows]
     sizes = [max([len(c)] + [len(line[i]) for line in body]) for i, c in enumerate(columns)]
     lines = [list(columns), ["-" * size for size in sizes], *body]
     return "\n".join("  ".join(cell.ljust(size) for cell, size in zip(line, sizes)).rstrip()
