@@ -5,7 +5,7 @@
 # is closed with a solution. Then: the case list, the case, and git log of its file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DESK=demo-desk
+DESK=${CASECTL_DEMO_DIR:-demo-desk}  # the tests point it elsewhere
 rm -rf "$DESK"
 
 # The demo must not depend on (or touch) the user's git configuration.
@@ -97,4 +97,4 @@ git log --reverse --format='%h %ad %an%n    %s%n%(trailers:separator=%x2C )%n' -
 step "Validation of every case file"
 run validate
 echo
-echo "The demo repository is in $DESK/ (git-ignored); look around with git log, git show, casectl."
+echo "The demo repository is in $DESK (git-ignored); look around with git log, git show, casectl."
