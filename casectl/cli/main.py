@@ -363,7 +363,9 @@ def handover(ctx: click.Context, case_id: str, to: str, note: str | None) -> dic
 @change_output
 @click.pass_context
 def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: bool) -> dict:
-    """Add a work log entry (visible to the reporter), a note or an e-mail.
+    """Add a work log entry, an internal note or an e-mail entry.
+
+    Work log entries and e-mails are visible to the reporter; notes never are.
 
     \b
     Example:
@@ -429,7 +431,7 @@ def wait(ctx: click.Context, case_id: str, reason: str | None) -> dict:
 @change_output
 @click.pass_context
 def close(ctx: click.Context, case_id: str, solution: str | None, confirmed: bool) -> dict:
-    """Solve a case with a solution; close it once the reporter confirms.
+    """Solve a case, or close it once the reporter confirms.
 
     \b
     Example:
@@ -477,7 +479,7 @@ HISTORY_FIELDS = ("at", "kind", "by", "text", "commit", "author", "action", "eve
 @output_options
 @click.pass_context
 def history(ctx: click.Context, case_id: str, fmt: str) -> None:
-    """A case's timeline: its events with the commits that recorded them.
+    """A case's timeline: events and the commits that recorded them.
 
     \b
     Example:
@@ -494,8 +496,9 @@ def history(ctx: click.Context, case_id: str, fmt: str) -> None:
 @output_options
 @click.pass_context
 def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
-    """Find cases, closed ones too, by words in subject, description, log
-    and solution.
+    """Find cases by words, closed ones too.
+
+    Searches subject, description, reporter, fields, log and solution.
 
     \b
     Example:
@@ -513,8 +516,10 @@ def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
 @output_options
 @click.pass_context
 def validate(ctx: click.Context, paths: Sequence[str], fmt: str) -> None:
-    """Check case files against the schema and the rules (exit 4 if any is
-    invalid). Default: the whole repository.
+    """Check case files against the schemas and the rules.
+
+    Default: the whole repository and casectl.yaml. Exit 4 if anything is
+    invalid.
 
     \b
     Example:
