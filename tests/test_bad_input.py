@@ -4,18 +4,14 @@ processes, where a traceback would really reach the technician's screen."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
 
-from conftest import (AGENTS, TEAMS, act, case_file, git, load_case, new_case, run,
-                      run_process)
+from conftest import (act, build_desk, case_file, copy_desk, git, isolated_env, load_case,
+                      new_case, run, run_process, snapshot)
 
 SCANDI = "æøåÆØÅäöÄÖéü"
 CROCKFORD_NOW = "2026-11-22T09:34:09+01:00"  # case ids made then start with 6FDJ01
@@ -23,38 +19,12 @@ CROCKFORD_NOW = "2026-11-22T09:34:09+01:00"  # case ids made then start with 6FD
 
 # ---------------------------------------------------------------- fixtures
 
-@contextlib.contextmanager
-def isolated_env(home: Path) -> Iterator[pytest.MonkeyPatch]:
-    """conftest's isolation, for fixtures that outlive one test."""
-    (home / ".gitconfig").write_text("")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("LC_ALL", "C.UTF-8")
-        for name in list(os.environ):
-            if name.startswith(("CASECTL_", "GIT_AUTHOR", "GIT_COMMITTER", "EMAIL")):
-                mp.delenv(name)
-        yield mp
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> tuple[Path, str]:
-    """conftest's desk (same teams and agents, same commands) with one case
-    that has a reporter and a multi-line description; copied for each test."""
+    """conftest's desk with one case that has a reporter and a multi-line
+    description; copied for each test."""
     with isolated_env(tmp_path_factory.mktemp("bad-home")):
-        root = tmp_path_factory.mktemp("bad") / "desk"
-        assert run("init", str(root), "--desk", "Testdesk").exit_code == 0
-        for team_id, name in TEAMS.items():
-            assert run("--repo", str(root), "team", "add", team_id, "--name",
-                       name).exit_code == 0
-        for agent_id, (name, email, teams, roles) in AGENTS.items():
-            acting = [] if agent_id == "kari" else ["--as", "kari"]
-            args = ["--repo", str(root), *acting, "agent", "add", agent_id, "--name", name,
-                    "--email", email]
-            args += [f"--team={t}" for t in teams] + [f"--role={r}" for r in roles]
-            result = run(*args)
-            assert result.exit_code == 0, result.output
+        root = build_desk(tmp_path_factory.mktemp("bad") / "desk")
         case_id = new_case(root, "--reporter", "Ola Nordmann <ola@bergen.kommune.no>",
                            "--description", "Linje en\nLinje to")
         assert act(root, "log", case_id, "Ringte brukeren").exit_code == 0
@@ -63,23 +33,17 @@ def template(tmp_path_factory) -> tuple[Path, str]:
 
 @pytest.fixture
 def desk_case(tmp_path, template) -> tuple[Path, str]:
-    root = tmp_path / "desk"
-    shutil.copytree(template[0], root, symlinks=True)
-    return root, template[1]
+    """A copy of ``template``, and its case's id."""
+    return copy_desk(template[0], tmp_path), template[1]
 
 
 @pytest.fixture
 def desk(desk_case) -> Path:
+    """A copy of ``template``."""
     return desk_case[0]
 
 
 # ---------------------------------------------------------------- helpers
-
-def snapshot(repo: Path) -> tuple[str, str, dict[str, bytes]]:
-    files = {p.relative_to(repo).as_posix(): p.read_bytes()
-             for p in [repo / "casectl.yaml", *sorted((repo / "cases").rglob("*.yaml"))]}
-    return (git(repo, "rev-parse", "HEAD").strip(), git(repo, "status", "--porcelain"), files)
-
 
 def no_traceback(output: str) -> None:
     assert "Traceback" not in output

@@ -9,23 +9,21 @@ case file in the commit, a clean working tree, and header == replay(log).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
 import casectl
 from casectl import model
-from conftest import AGENTS, TEAMS, act, case_file, git, load_case, new_case, run, run_process
+from conftest import (AGENTS, TEAMS, act, build_desk, case_file, commit_count, copy_desk, git,
+                      head, isolated_env, load_case, new_case, run, run_process)
 
 ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{10}$")
 EVENT_ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{12}$")
@@ -38,62 +36,21 @@ NOW = "2026-11-22T09:30:00+01:00"
 
 # ---------------------------------------------------------------- fixtures
 
-@contextlib.contextmanager
-def isolated_env(home: Path) -> Iterator[pytest.MonkeyPatch]:
-    """conftest's isolation, for fixtures that outlive one test."""
-    (home / ".gitconfig").write_text("")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("LC_ALL", "C.UTF-8")
-        for name in list(os.environ):
-            if name.startswith(("CASECTL_", "GIT_AUTHOR", "GIT_COMMITTER", "EMAIL")):
-                mp.delenv(name)
-        yield mp
-
-
 @pytest.fixture(scope="module")
 def desk_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """conftest's desk (the same teams and agents, added through the same
-    commands), built once per module in the same isolated environment;
-    each test gets its own copy of the repository, .git and all."""
+    """conftest's desk, built once per module in the same isolated
+    environment; each test gets its own copy of the repository, .git and all."""
     with isolated_env(tmp_path_factory.mktemp("template-home")):
-        root = tmp_path_factory.mktemp("template") / "desk"
-        assert run("init", str(root), "--desk", "Testdesk").exit_code == 0
-        for team_id, name in TEAMS.items():
-            assert run("--repo", str(root), "team", "add", team_id, "--name",
-                       name).exit_code == 0
-        for agent_id, (name, email, teams, roles) in AGENTS.items():
-            acting = [] if agent_id == "kari" else ["--as", "kari"]
-            args = ["--repo", str(root), *acting, "agent", "add", agent_id, "--name", name,
-                    "--email", email]
-            args += [f"--team={t}" for t in teams] + [f"--role={r}" for r in roles]
-            result = run(*args)
-            assert result.exit_code == 0, result.output
-    return root
-
-
-def copy_desk(template: Path, where: Path) -> Path:
-    root = where / "desk"
-    shutil.copytree(template, root, symlinks=True)
-    return root
+        return build_desk(tmp_path_factory.mktemp("template") / "desk")
 
 
 @pytest.fixture
 def desk(tmp_path: Path, desk_template: Path) -> Path:
+    """A copy of ``desk_template``."""
     return copy_desk(desk_template, tmp_path)
 
 
 # ---------------------------------------------------------------- helpers
-
-def head(repo: Path) -> str:
-    return git(repo, "rev-parse", "HEAD").strip()
-
-
-def commit_count(repo: Path) -> int:
-    return int(git(repo, "rev-list", "--count", "HEAD").strip())
-
 
 def trailers(repo: Path, rev: str = "HEAD") -> dict[str, list[str]]:
     out = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", rev)

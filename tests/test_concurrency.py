@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import git, run, run_process
+from conftest import (case_file, commit_count, fsck_problems, git, load_case, load_yaml,
+                      new_case, run, run_process)
 
 from casectl import model
 
@@ -21,6 +22,7 @@ AGENTS = {"kari": "Kari Nordmann", "per": "Per Hansen", "ingrid": "Ingrid Solber
 
 @pytest.fixture
 def desk(tmp_path: Path) -> tuple[Path, str]:
+    """A desk of the four AGENTS (no teams) with one case, and its id."""
     root = tmp_path / "desk"
     assert run("init", str(root), "--desk", "Samtidig").exit_code == 0
     for n, (agent, name) in enumerate(AGENTS.items()):
@@ -28,30 +30,7 @@ def desk(tmp_path: Path) -> tuple[Path, str]:
         added = run("--repo", str(root), *acting, "agent", "add", agent, "--name", name,
                     "--email", f"{agent}@helse.example.no")
         assert added.exit_code == 0, added.output
-    made = run("--repo", str(root), "--as", "kari", "new", "--subject",
-               "Treg pålogging i hele bygg 3")
-    assert made.exit_code == 0, made.output
-    return root, made.stdout.strip()
-
-
-def case_file(repo: Path, case_id: str) -> Path:
-    found = list((repo / "cases").glob(f"*/*/{case_id}.yaml"))
-    assert len(found) == 1, found
-    return found[0]
-
-
-def load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def fsck_problems(repo: Path) -> list[str]:
-    done = subprocess.run(["git", "fsck", "--strict", "--no-progress"], cwd=repo,
-                          capture_output=True, text=True)
-    lines = (done.stdout + done.stderr).splitlines()
-    bad = [line for line in lines if not line.startswith(("dangling ", "Checking"))]
-    if done.returncode != 0 and not bad:
-        bad = [f"git fsck exited {done.returncode}"]
-    return bad
+    return root, new_case(root, subject="Treg pålogging i hele bygg 3")
 
 
 def run_all(jobs: list[list[str]], repo: Path) -> list[subprocess.CompletedProcess]:
@@ -87,7 +66,7 @@ def assert_repository_sound(repo: Path) -> None:
 
 def test_many_processes_on_one_case(desk):
     repo, case_id = desk
-    before = int(git(repo, "rev-list", "--count", "HEAD"))
+    before = commit_count(repo)
     agents = list(AGENTS)
     writers = 8
     per_writer = 3
@@ -103,7 +82,7 @@ def test_many_processes_on_one_case(desk):
     for result in results:
         assert result.returncode == 0, (result.args, result.stderr)
 
-    case = load(case_file(repo, case_id))
+    case = load_case(repo, case_id)
     texts = [e["data"]["text"] for e in case["log"] if e["kind"] == "worklog"]
     expected = {f"Arbeid {w}-{i}: æøå ÄÖ" for w in range(writers) for i in range(per_writer)}
     assert sorted(texts) == sorted(expected), "every entry once, none lost"
@@ -133,20 +112,20 @@ def test_many_processes_on_one_case(desk):
         assert changed == [path]
 
     # The two new cases, one commit each.
-    others = {p.stem: load(p) for p in (repo / "cases").glob("*/*/*.yaml")}
+    others = {p.stem: load_yaml(p) for p in (repo / "cases").glob("*/*/*.yaml")}
     others.pop(case_id)
     assert sorted(c["subject"] for c in others.values()) == [
         "Borgeren kan ikke logge ind", "Skrivar på 4B skriv ikkje ut"]
     for other_id in others:
         made = git(repo, "log", "--format=%H", "--grep", f"Case: {other_id}").split()
         assert len(made) == 1
-    after = int(git(repo, "rev-list", "--count", "HEAD"))
+    after = commit_count(repo)
     assert after == before + len(results)
 
     assert_repository_sound(repo)
     following = run_process("--repo", str(repo), "--as", "kari", "log", case_id, "Ferdig")
     assert following.returncode == 0, following.stderr
-    assert load(case_file(repo, case_id))["log"][-1]["data"] == {"text": "Ferdig"}
+    assert load_case(repo, case_id)["log"][-1]["data"] == {"text": "Ferdig"}
     assert_repository_sound(repo)
 
 
@@ -177,7 +156,7 @@ def test_readers_alongside_writers(desk):
     rows = json.loads(final.stdout)
     assert sorted(row["subject"] for row in rows) == [
         "Ny sak 0", "Ny sak 1", "Ny sak 2", "Treg pålogging i hele bygg 3"]
-    case = load(case_file(repo, case_id))
+    case = load_case(repo, case_id)
     assert len([e for e in case["log"] if e["kind"] == "worklog"]) == 12
     assert_repository_sound(repo)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,82 +18,36 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import git, run, run_process
+from conftest import (act, act_process, case_file, commits, copy_desk, fsck_problems, git, head,
+                      isolated_env, load_case, load_yaml, new_case, run)
 
 STAGES = ["intent-written", "file-written", "index-updated", "commit-written", "committed"]
 NOW = "2026-11-22T09:30:00+01:00"
 
 
-# ------------------------------------------------------------------ helpers
+# ------------------------------------------------------------------ fixtures
 
-_TEMPLATE: list[tuple[Path, str]] = []
-
-
-@pytest.fixture
-def desk(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A repository with one agent (kari) and one started case with a work
-    log entry; built once, copied for each test."""
-    if not _TEMPLATE:
+    log entry, and the case's id; built once, copied for each test."""
+    with isolated_env(tmp_path_factory.mktemp("crash-home")):
         root = tmp_path_factory.mktemp("crash-template") / "desk"
         assert run("init", str(root), "--desk", "Krasjdesk").exit_code == 0
         assert run("--repo", str(root), "agent", "add", "kari", "--name", "Kari Nordmann",
                    "--email", "kari@helse.example.no").exit_code == 0
-        made = run("--repo", str(root), "--as", "kari", "new", "--subject",
-                   "Skjermen er svart på legekontoret", "--start")
-        assert made.exit_code == 0, made.output
-        case_id = made.stdout.strip()
-        assert run("--repo", str(root), "--as", "kari", "log", case_id,
-                   "Ringte brukar").exit_code == 0
-        _TEMPLATE.append((root, case_id))
-    root, case_id = _TEMPLATE[0]
-    copy = tmp_path / "desk"
-    shutil.copytree(root, copy, symlinks=True)
-    return copy, case_id
+        case_id = new_case(root, "--start", subject="Skjermen er svart på legekontoret")
+        assert act(root, "log", case_id, "Ringte brukar").exit_code == 0
+    return root, case_id
 
 
-def casectl(repo: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    return run_process("--repo", str(repo), "--as", "kari", *args, **kwargs)
+@pytest.fixture
+def desk(tmp_path: Path, template: tuple[Path, str]) -> tuple[Path, str]:
+    """A copy of ``template``, and its case's id."""
+    return copy_desk(template[0], tmp_path), template[1]
 
 
-def head(repo: Path) -> str:
-    return git(repo, "rev-parse", "HEAD").strip()
-
-
-def case_path(repo: Path, case_id: str) -> Path:
-    found = list((repo / "cases").glob(f"*/*/{case_id}.yaml"))
-    assert len(found) == 1, found
-    return found[0]
-
-
-def load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def commits(repo: Path, *args: str) -> list[dict]:
-    """Commits (newest first) with their trailers, author and parents."""
-    out = git(repo, "log", "--format=%H%x00%P%x00%an%x00%B%x1e", *args)
-    found = []
-    for record in out.split("\x1e"):
-        record = record.strip("\n")
-        if not record:
-            continue
-        sha, parents, author, body = record.split("\x00")
-        trailers = dict(re.findall(r"^(Case|Action|Agent): (.+)$", body, re.MULTILINE))
-        found.append({"sha": sha, "parents": parents.split(), "author": author,
-                      "subject": body.splitlines()[0], "trailers": trailers})
-    return found
-
-
-def fsck_problems(repo: Path) -> list[str]:
-    done = subprocess.run(["git", "fsck", "--strict", "--no-progress"], cwd=repo,
-                          capture_output=True, text=True)
-    lines = (done.stdout + done.stderr).splitlines()
-    bad = [line for line in lines if not line.startswith(("dangling ", "Checking"))]
-    if done.returncode != 0 and not bad:
-        bad = [f"git fsck exited {done.returncode}"]
-    return bad
-
+# ------------------------------------------------------------------ helpers
 
 def assert_clean(repo: Path) -> None:
     """The repository after a command that followed a crash."""
@@ -120,19 +72,19 @@ TRAILER_ACTION = {"log": "log", "new": "new", "close": "close", "agent add": "ag
 
 
 def subjects(repo: Path) -> dict[str, str]:
-    return {p.stem: load(p)["subject"] for p in (repo / "cases").glob("*/*/*.yaml")}
+    return {p.stem: load_yaml(p)["subject"] for p in (repo / "cases").glob("*/*/*.yaml")}
 
 
 def _changed(repo: Path, action: str, case_id: str) -> bool:
     """Whether the crashed action's effect is in the working tree's files."""
     if action == "log":
-        texts = [e["data"].get("text") for e in load(case_path(repo, case_id))["log"]]
+        texts = [e["data"].get("text") for e in load_case(repo, case_id)["log"]]
         return "Krasjtest: byttet strømkabel" in texts
     if action == "close":
-        return load(case_path(repo, case_id))["status"] == "closed"
+        return load_case(repo, case_id)["status"] == "closed"
     if action == "new":
         return "Krasjtest: ny sak om DIPS" in subjects(repo).values()
-    return "per" in (load(repo / "casectl.yaml").get("agents") or {})
+    return "per" in (load_yaml(repo / "casectl.yaml").get("agents") or {})
 
 
 # ------------------------------------------------------------------ crash points
@@ -143,12 +95,12 @@ def test_crash_leaves_the_case_as_it_was_or_fully_changed(desk, action, stage):
     repo, case_id = desk
     before_head = head(repo)
     before_count = len(commits(repo))
-    path = case_path(repo, case_id)
+    path = case_file(repo, case_id)
     before_text = path.read_text(encoding="utf-8")
     before_config = (repo / "casectl.yaml").read_text(encoding="utf-8")
     before_cases = {p.stem for p in (repo / "cases").glob("*/*/*.yaml")}
 
-    crashed = casectl(repo, *ACTIONS[action](case_id), env={"CASECTL_CRASH_AT": stage})
+    crashed = act_process(repo, *ACTIONS[action](case_id), env={"CASECTL_CRASH_AT": stage})
     assert crashed.returncode == -signal.SIGKILL, (crashed.returncode, crashed.stderr)
 
     # Right after the crash: HEAD is the old commit or one new, complete one.
@@ -171,10 +123,10 @@ def test_crash_leaves_the_case_as_it_was_or_fully_changed(desk, action, stage):
     on_disk = run("--repo", str(repo), "validate", *[str(p) for p in
                                                      (repo / "cases").glob("*/*/*.yaml")])
     assert on_disk.exit_code == 0, on_disk.output
-    assert isinstance(load(repo / "casectl.yaml")["agents"], dict)
+    assert isinstance(load_yaml(repo / "casectl.yaml")["agents"], dict)
 
     # The next command finishes or undoes the interrupted action, then does its own.
-    following = casectl(repo, "new", "--subject", "Neste kommando etter krasj")
+    following = act_process(repo, "new", "--subject", "Neste kommando etter krasj")
     assert following.returncode == 0, following.stderr
     next_id = following.stdout.strip()
     assert subjects(repo)[next_id] == "Neste kommando etter krasj"
@@ -205,7 +157,7 @@ def test_crash_leaves_the_case_as_it_was_or_fully_changed(desk, action, stage):
 
     # Each event of a case is in exactly one commit of that case.
     for cid in subjects(repo):
-        case = load(case_path(repo, cid))
+        case = load_case(repo, cid)
         made = commits(repo, "--grep", f"Case: {cid}")
         events = len(case["log"]) - (1 if case["log"][1:2] and
                                      case["log"][1]["kind"] == "status_changed" else 0)
@@ -221,10 +173,10 @@ def test_crash_leaves_the_case_as_it_was_or_fully_changed(desk, action, stage):
 @pytest.mark.parametrize("reader", [["list", "--all"], ["show", "{id}"]])
 def test_a_reading_command_after_a_crash_also_cleans_up(desk, reader):
     repo, case_id = desk
-    crashed = casectl(repo, "log", case_id, "Halvferdig", env={"CASECTL_CRASH_AT":
-                                                               "file-written"})
+    crashed = act_process(repo, "log", case_id, "Halvferdig",
+                          env={"CASECTL_CRASH_AT": "file-written"})
     assert crashed.returncode == -signal.SIGKILL
-    done = casectl(repo, *[arg.format(id=case_id) for arg in reader])
+    done = act_process(repo, *[arg.format(id=case_id) for arg in reader])
     assert done.returncode == 0, done.stderr
     assert_clean(repo)
     assert commits(repo, "-1")[0]["trailers"]["Action"] == "log"
@@ -234,15 +186,15 @@ def test_a_crashed_new_case_is_not_half_there(desk):
     """A new case cut off before its file was written leaves no trace."""
     repo, case_id = desk
     before = {p.stem for p in (repo / "cases").glob("*/*/*.yaml")}
-    crashed = casectl(repo, "new", "--subject", "Forsvinner",
-                      env={"CASECTL_CRASH_AT": "intent-written"})
+    crashed = act_process(repo, "new", "--subject", "Forsvinner",
+                          env={"CASECTL_CRASH_AT": "intent-written"})
     assert crashed.returncode == -signal.SIGKILL
-    made = casectl(repo, "new", "--subject", "Blir", "--json")
+    made = act_process(repo, "new", "--subject", "Blir", "--json")
     assert made.returncode == 0, made.stderr
     assert_clean(repo)
     after = {p.stem for p in (repo / "cases").glob("*/*/*.yaml")}
     assert len(after - before) == 1
-    subjects = [load(case_path(repo, cid))["subject"] for cid in after - before]
+    subjects = [load_case(repo, cid)["subject"] for cid in after - before]
     assert subjects == ["Blir"]
 
 
@@ -250,12 +202,12 @@ def test_repeated_crashes_then_recovery(desk):
     """Several interrupted actions in a row; each next one cleans up the last."""
     repo, case_id = desk
     for stage in STAGES:
-        crashed = casectl(repo, "log", case_id, f"Krasj ved {stage}",
-                          env={"CASECTL_CRASH_AT": stage})
+        crashed = act_process(repo, "log", case_id, f"Krasj ved {stage}",
+                              env={"CASECTL_CRASH_AT": stage})
         assert crashed.returncode == -signal.SIGKILL
-    assert casectl(repo, "log", case_id, "Til slutt").returncode == 0
+    assert act_process(repo, "log", case_id, "Til slutt").returncode == 0
     assert_clean(repo)
-    texts = [e["data"].get("text") for e in load(case_path(repo, case_id))["log"]]
+    texts = [e["data"].get("text") for e in load_case(repo, case_id)["log"]]
     assert texts[-1] == "Til slutt"
     # The last crash (at "committed") is kept, the ones before were finished
     # or undone by the crash that followed them; none is there twice.
@@ -283,15 +235,15 @@ def test_kill_at_a_random_moment_during_a_loop_of_actions(desk):
         assert loop.returncode == -signal.SIGKILL, (seed, delay, loop.stderr.read())
         loop.stderr.close()
 
-        following = casectl(repo, "log", case_id, f"Etter drap {round_}")
+        following = act_process(repo, "log", case_id, f"Etter drap {round_}")
         assert following.returncode == 0, (seed, delay, following.stderr)
         assert_clean(repo)
-        texts = [e["data"].get("text") for e in load(case_path(repo, case_id))["log"]
+        texts = [e["data"].get("text") for e in load_case(repo, case_id)["log"]
                  if e["kind"] == "worklog"]
         assert texts[-1] == f"Etter drap {round_}"
         done = [t for t in texts if t and t.startswith(f"Løkke {round_}-")]
         assert done == [f"Løkke {round_}-{i}" for i in range(1, len(done) + 1)], (seed, delay)
-        case = load(case_path(repo, case_id))
+        case = load_case(repo, case_id)
         assert len(commits(repo, "--grep", f"Case: {case_id}")) == len(case["log"]) - 1, seed
         assert len(set(e["id"] for e in case["log"])) == len(case["log"])
 
@@ -338,7 +290,7 @@ def test_a_second_action_waits_for_the_lock_then_succeeds(desk):
     assert holder.wait(timeout=10) == 0
     holder.stdout.close()
     assert_clean(repo)
-    assert load(case_path(repo, case_id))["log"][-1]["data"] == {"text": "Ventet på låsen"}
+    assert load_case(repo, case_id)["log"][-1]["data"] == {"text": "Ventet på låsen"}
 
 
 def test_a_killed_lock_holder_leaves_no_stale_lock(desk):
@@ -354,8 +306,8 @@ def test_a_killed_lock_holder_leaves_no_stale_lock(desk):
     assert waiting.returncode == 0, err
     # Nobody waits for a dead holder afterwards either.
     started = time.monotonic()
-    assert casectl(repo, "log", case_id, "Og neste", timeout=20).returncode == 0
+    assert act_process(repo, "log", case_id, "Og neste", timeout=20).returncode == 0
     assert time.monotonic() - started < 10
     assert_clean(repo)
-    texts = [e["data"].get("text") for e in load(case_path(repo, case_id))["log"]]
+    texts = [e["data"].get("text") for e in load_case(repo, case_id)["log"]]
     assert texts[-2:] == ["Holderen ble drept", "Og neste"]

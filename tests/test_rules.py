@@ -4,51 +4,18 @@ HEAD are exactly as they were."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
 
-from conftest import AGENTS, TEAMS, act, git, load_case, new_case, run
+from conftest import (AGENTS, act, build_desk, copy_desk, git, isolated_env, load_case, new_case,
+                      run, snapshot)
 
 STATUSES = ("new", "started", "waiting", "solved", "closed", "rejected")
 
 
 # ---------------------------------------------------------------- fixtures
-
-@contextlib.contextmanager
-def isolated_env(home: Path) -> Iterator[pytest.MonkeyPatch]:
-    """conftest's isolation, for fixtures that outlive one test."""
-    (home / ".gitconfig").write_text("")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("LC_ALL", "C.UTF-8")
-        for name in list(os.environ):
-            if name.startswith(("CASECTL_", "GIT_AUTHOR", "GIT_COMMITTER", "EMAIL")):
-                mp.delenv(name)
-        yield mp
-
-
-def build_desk(root: Path) -> Path:
-    """conftest's desk: the same teams and agents through the same commands."""
-    assert run("init", str(root), "--desk", "Testdesk").exit_code == 0
-    for team_id, name in TEAMS.items():
-        assert run("--repo", str(root), "team", "add", team_id, "--name", name).exit_code == 0
-    for agent_id, (name, email, teams, roles) in AGENTS.items():
-        acting = [] if agent_id == "kari" else ["--as", "kari"]
-        args = ["--repo", str(root), *acting, "agent", "add", agent_id, "--name", name,
-                "--email", email]
-        args += [f"--team={t}" for t in teams] + [f"--role={r}" for r in roles]
-        result = run(*args)
-        assert result.exit_code == 0, result.output
-    return root
-
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> tuple[Path, dict[str, str]]:
@@ -73,23 +40,17 @@ def template(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 @pytest.fixture
 def cases(tmp_path, template) -> tuple[Path, dict[str, str]]:
-    root = tmp_path / "desk"
-    shutil.copytree(template[0], root, symlinks=True)
-    return root, dict(template[1])
+    """A copy of ``template``, and its case ids by status."""
+    return copy_desk(template[0], tmp_path), dict(template[1])
 
 
 @pytest.fixture
 def desk(cases) -> Path:
+    """A copy of ``template``."""
     return cases[0]
 
 
 # ---------------------------------------------------------------- helpers
-
-def snapshot(repo: Path) -> tuple[str, str, dict[str, bytes]]:
-    files = {p.relative_to(repo).as_posix(): p.read_bytes()
-             for p in [repo / "casectl.yaml", *sorted((repo / "cases").rglob("*.yaml"))]}
-    return (git(repo, "rev-parse", "HEAD").strip(), git(repo, "status", "--porcelain"), files)
-
 
 def check_refused(repo: Path, result, rule: str, before) -> None:
     assert result.exit_code == 1, result.output

@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import act, new_case, run, run_process
+from conftest import act, copy_desk, isolated_env, new_case, run, run_process
 
 import casectl
 from casectl import app, ids, model, schema, yamlio
@@ -26,30 +26,29 @@ NOW = "2026-11-22T09:30:00+01:00"
 LINE = re.compile(r"^(?P<file>[^:]+?)(?::(?P<line>\d+))?: (?P<field>[^ :]+): (?P<message>.+)$")
 
 
-_TEMPLATE: list[Path] = []
-
-
-@pytest.fixture
-def repo(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
-         monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A desk with two valid cases made by the command line (built once,
-    copied for each test)."""
-    if not _TEMPLATE:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A desk with two valid cases made by the command line (the cases at
+    CASECTL_NOW=NOW); built once, copied for each test."""
+    with isolated_env(tmp_path_factory.mktemp("template-home")) as mp:
         desk = tmp_path_factory.mktemp("template") / "desk"
         assert run("init", str(desk), "--desk", "Testdesk").exit_code == 0
         assert run("--repo", str(desk), "agent", "add", "kari", "--name", "Kari Nordmann",
                    "--email", "kari@helse.example.no").exit_code == 0
         assert run("--repo", str(desk), "--as", "kari", "team", "add", "servicedesk"
                    ).exit_code == 0
-        monkeypatch.setenv("CASECTL_NOW", NOW)
+        mp.setenv("CASECTL_NOW", NOW)
         first = new_case(desk, "--reporter", "Ola Nordmann <ola@bergen.kommune.example>")
         assert act(desk, "log", first, "Ringte brukar, ingen svar").exit_code == 0
         second = new_case(desk, subject="Skrivaren fungerar inte")
         assert act(desk, "start", second).exit_code == 0
-        _TEMPLATE.append(desk)
-    copy_ = tmp_path / "desk"
-    shutil.copytree(_TEMPLATE[0], copy_, symlinks=True)
-    return copy_
+    return desk
+
+
+@pytest.fixture
+def repo(tmp_path: Path, template: Path) -> Path:
+    """A copy of ``template``."""
+    return copy_desk(template, tmp_path)
 
 
 def validate(repo: Path | None, *paths: str, fmt: str | None = None):
