@@ -11,12 +11,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from . import clock, config as configmod, ids, journal, model, store, transaction, workflow, yamlio
 from .config import Config
-from .errors import InvalidData, RuleViolation, UsageError
+from .errors import InvalidData, NotARepository, RuleViolation, UsageError
 from .model import Case
+
+if TYPE_CHECKING:
+    from . import schema
 
 MAX_TEXT = 100_000
 MAX_SUBJECT = 300
@@ -167,7 +170,7 @@ def parse_fields(pairs: Sequence[str]) -> dict[str, str]:
 
 # ---------------------------------------------------------------- loading
 
-def _validator(session_root: Path | None, name: str):  # -> schema.Validator
+def _validator(session_root: Path | None, name: str) -> "schema.Validator":
     from . import schema
 
     schema_dir = session_root / "schemas" if session_root else None
@@ -514,7 +517,8 @@ def _change_config(session: Session, action: str, subject: str,
     return config
 
 
-def add_team(session: Session, team_id: str, name: str | None, email: str | None) -> dict:
+def add_team(session: Session, team_id: str, name: str | None, email: str | None
+             ) -> dict[str, Any]:
     configmod.check_slug("team", team_id)
     entry = {"name": (name or team_id).strip(), "email": email}
 
@@ -528,7 +532,7 @@ def add_team(session: Session, team_id: str, name: str | None, email: str | None
 
 
 def add_agent(session: Session, agent_id: str, name: str, email: str,
-              teams: Sequence[str], roles: Sequence[str]) -> dict:
+              teams: Sequence[str], roles: Sequence[str]) -> dict[str, Any]:
     configmod.check_slug("agent", agent_id)
     if "@" not in email:
         raise UsageError(f"{email!r} is not an e-mail address")
@@ -586,7 +590,7 @@ def validate(repo: str | None, paths: Sequence[str],
     root: Path | None
     try:
         root = store.find_root(repo)
-    except store.NotARepository:
+    except NotARepository:
         if not paths:
             raise
         root = None

@@ -137,7 +137,7 @@ def _compiled(schema: Mapping[str, Any], cache_dir: Path | None) -> Callable[[An
     if code is None:
         import fastjsonschema
 
-        generated = _FASTJSONSCHEMA_IMPORT.sub("", fastjsonschema.compile_to_code(schema))
+        generated = _FASTJSONSCHEMA_IMPORT.sub("", fastjsonschema.compile_to_code(dict(schema)))
         code = compile(generated, "<schema>", "exec")
         if cache_file is not None:
             try:

@@ -22,7 +22,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Dumper = yaml.SafeDumper
 
 
-class _CaseDumper(_Dumper):  # type: ignore[misc, valid-type]
+class _CaseDumper(_Dumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         # The header shares objects with the created event; anchors and
         # aliases (&id001) would make the file harder to read and to diff.

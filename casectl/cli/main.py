@@ -13,7 +13,7 @@ import click
 
 from .. import __version__, app, render
 from ..errors import CasectlError
-from ..model import PRIORITIES, STATUSES, TYPES
+from ..model import PRIORITIES, STATUSES, TYPES, Case
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -234,7 +234,7 @@ TYPE = click.Choice(TYPES, case_sensitive=False)
 def new(ctx: click.Context, subject: str, description: str | None, type_: str | None,
         category: str | None, reporter: str | None, phone: str | None, org: str | None,
         priority: str | None, team: str | None, assignee: str | None,
-        fields: Sequence[str], notify: bool, start: bool) -> dict:
+        fields: Sequence[str], notify: bool, start: bool) -> Case:
     """Register a case and print its id.
 
     \b
@@ -312,7 +312,7 @@ def list_(ctx: click.Context, statuses: Sequence[str], scope: str, team: str | N
 @change_output
 @click.pass_context
 def assign(ctx: click.Context, case_id: str, to: str | None, team: str | None,
-           note: str | None) -> dict:
+           note: str | None) -> Case:
     """Give a case to an agent and/or a team.
 
     \b
@@ -327,7 +327,7 @@ def assign(ctx: click.Context, case_id: str, to: str | None, team: str | None,
 @click.option("--note", metavar="TEXT|-", help="A word on the takeover.")
 @change_output
 @click.pass_context
-def take(ctx: click.Context, case_id: str, note: str | None) -> dict:
+def take(ctx: click.Context, case_id: str, note: str | None) -> Case:
     """Take over a case yourself (the next shift's on-duty agent).
 
     \b
@@ -344,7 +344,7 @@ def take(ctx: click.Context, case_id: str, note: str | None) -> dict:
               help="Who received it and why; for a team, name the person.")
 @change_output
 @click.pass_context
-def handover(ctx: click.Context, case_id: str, to: str, note: str | None) -> dict:
+def handover(ctx: click.Context, case_id: str, to: str, note: str | None) -> Case:
     """Hand a case over in person to an agent or a team, with a note.
 
     \b
@@ -362,7 +362,7 @@ def handover(ctx: click.Context, case_id: str, to: str, note: str | None) -> dic
               "comes with mail support).")
 @change_output
 @click.pass_context
-def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: bool) -> dict:
+def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: bool) -> Case:
     """Add a work log entry, an internal note or an e-mail entry.
 
     Work log entries and e-mails are visible to the reporter; notes never are.
@@ -382,7 +382,7 @@ def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: boo
 @click.option("--reason", metavar="TEXT|-", help="Why the priority changes.")
 @change_output
 @click.pass_context
-def priority(ctx: click.Context, case_id: str, level: str, reason: str | None) -> dict:
+def priority(ctx: click.Context, case_id: str, level: str, reason: str | None) -> Case:
     """Set a case's priority: critical, high, medium or low.
 
     \b
@@ -397,7 +397,7 @@ def priority(ctx: click.Context, case_id: str, level: str, reason: str | None) -
 @click.option("--note", "reason", metavar="TEXT|-", help="A word on it.")
 @change_output
 @click.pass_context
-def start(ctx: click.Context, case_id: str, reason: str | None) -> dict:
+def start(ctx: click.Context, case_id: str, reason: str | None) -> Case:
     """Start work on a case (from new or waiting).
 
     \b
@@ -412,7 +412,7 @@ def start(ctx: click.Context, case_id: str, reason: str | None) -> dict:
 @click.option("--reason", metavar="TEXT|-", help="What you are waiting for.")
 @change_output
 @click.pass_context
-def wait(ctx: click.Context, case_id: str, reason: str | None) -> dict:
+def wait(ctx: click.Context, case_id: str, reason: str | None) -> Case:
     """Mark a case as waiting for the reporter.
 
     \b
@@ -430,7 +430,7 @@ def wait(ctx: click.Context, case_id: str, reason: str | None) -> dict:
               "Without this the case is solved, awaiting confirmation.")
 @change_output
 @click.pass_context
-def close(ctx: click.Context, case_id: str, solution: str | None, confirmed: bool) -> dict:
+def close(ctx: click.Context, case_id: str, solution: str | None, confirmed: bool) -> Case:
     """Solve a case, or close it once the reporter confirms.
 
     \b
@@ -446,7 +446,7 @@ def close(ctx: click.Context, case_id: str, solution: str | None, confirmed: boo
               "coordinator).")
 @change_output
 @click.pass_context
-def reject(ctx: click.Context, case_id: str, reason: str | None) -> dict:
+def reject(ctx: click.Context, case_id: str, reason: str | None) -> Case:
     """Reject a case, with the reason.
 
     \b
@@ -461,7 +461,7 @@ def reject(ctx: click.Context, case_id: str, reason: str | None) -> dict:
 @click.option("--reason", required=True, metavar="TEXT|-", help="Why it is open again.")
 @change_output
 @click.pass_context
-def reopen(ctx: click.Context, case_id: str, reason: str | None) -> dict:
+def reopen(ctx: click.Context, case_id: str, reason: str | None) -> Case:
     """Reopen a solved, closed or rejected case.
 
     \b
