@@ -125,13 +125,16 @@ def commit(root: Path, paths: Sequence[str], text: str, author: Author,
     The committer is the author too, so a machine with no git identity
     configured commits all the same. ``step`` is told each stage reached.
     """
+    parent = head(root)
+    untouched = parent is not None and _index_mark(root) == f"{parent} {_index_stamp(root)}"
     git(root, "update-index", "--add", "--remove", "--", *paths)
     step("index-updated")
     tree = git(root, "write-tree").strip()
-    parent = head(root)
-    if parent:
+    if parent and not untouched:
         # One action, one commit: whatever someone staged by hand must not
         # ride along. Comparing two trees only descends into what changed.
+        # Skipped when neither the index nor HEAD has changed since
+        # casectl's last commit left them equal: one git process less.
         changed = git(root, "diff-tree", "-r", "--name-only", "-z", parent, tree).split("\0")
         foreign = sorted(set(filter(None, changed)) - set(paths))
         if foreign:
@@ -146,7 +149,39 @@ def commit(root: Path, paths: Sequence[str], text: str, author: Author,
     # The old value makes the update fail rather than lose a commit made
     # behind casectl's back since we read HEAD.
     git(root, "update-ref", "-m", "commit: " + text.splitlines()[0], "HEAD", sha, parent or "")
+    _set_index_mark(root, f"{sha} {_index_stamp(root)}")
     return sha
+
+
+def _index_stamp(root: Path) -> str:
+    """Identifies one write of the index file: git replaces it by renaming a
+    new file over it, so inode, size and nanosecond mtime change each time."""
+    from .store import git_dir
+
+    try:
+        info = os.stat(git_dir(root) / "index")
+    except OSError:
+        return "none"
+    return f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def _index_mark(root: Path) -> str | None:
+    from .store import state_dir
+
+    try:
+        return (state_dir(root) / "index-mark").read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _set_index_mark(root: Path, mark: str) -> None:
+    """HEAD and the index as casectl's last commit left them: equal."""
+    from .store import state_dir
+
+    try:
+        (state_dir(root) / "index-mark").write_text(mark, encoding="utf-8")
+    except OSError:
+        pass  # without the mark the next commit only checks more
 
 
 def blob_of(root: Path, rev: str, path: str) -> str | None:
