@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import (AGENTS, act, build_desk, copy_desk, git, isolated_env, load_case, new_case,
+from conftest import (AGENTS, head, act, build_desk, copy_desk, git, isolated_env, load_case, new_case,
                       run, snapshot)
 
 STATUSES = ("new", "started", "waiting", "solved", "closed", "rejected")
@@ -323,6 +323,27 @@ def test_staged_changes_to_other_files_are_not_swept_into_an_action(cases):
     refused(desk, "new", "--subject", "Ny sak", rule="one-action-one-commit")
     git(desk, "restore", "--staged", "notater.txt")
     ok(desk, "log", ids["new"], "Ringte")
+
+
+def test_staged_changes_are_caught_when_head_moved_under_an_unchanged_index(cases):
+    """casectl skips the staged-changes check while index and HEAD are as its
+    last commit left them. Moving HEAD back without touching the index
+    (git reset --soft, update-ref) leaves casectl.yaml staged: it must be
+    caught, not swept into the next action's commit."""
+    desk, ids = cases
+    ok(desk, "log", ids["new"], "Ringte")  # casectl's own commit: index and HEAD agree
+    assert run("--repo", str(desk), "--as", "kari", "team", "add", "drift").exit_code == 0
+    git(desk, "update-ref", "HEAD", "HEAD~1")  # the index still has the new team
+    # --no-optional-locks: a plain git diff may rewrite the index, which would
+    # trigger the check for a different reason than the one tested here.
+    staged = git(desk, "--no-optional-locks", "diff", "--cached", "--name-only")
+    assert staged.split() == ["casectl.yaml"]
+    before = head(desk)
+    # Run directly: refused()'s snapshot runs git status, which rewrites the index.
+    result = run("--repo", str(desk), "--as", "kari", "log", ids["new"], "Ringte igjen")
+    assert result.exit_code == 1, result.output
+    assert "one-action-one-commit" in result.stderr and "casectl.yaml" in result.stderr
+    assert head(desk) == before
 
 
 # ---------------------------------------------------------------- the reporter's address
