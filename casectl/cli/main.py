@@ -571,6 +571,8 @@ def main() -> None:
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if sys.getprofile() or sys.gettrace():  # a profiler, coverage or a debugger wants the exit
+        sys.exit(code)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
