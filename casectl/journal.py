@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from .errors import OperationFailed
 # Applied to every call: keep the index split (see the module docstring) and
 # print paths as they are, æøå included.
 _GIT_CONFIG = ("-c", "core.splitIndex=true", "-c", "core.quotePath=false")
+LOCK_WAIT = 10.0  # seconds to wait for another git process's index.lock or ref lock
 
 
 class ForeignChanges(Exception):
@@ -50,12 +52,23 @@ def git(root: Path, *args: str, input: str | bytes | None = None,
     if env:
         run_env.update(env)
     binary_input = input.encode("utf-8") if isinstance(input, str) else input
-    try:
-        done = subprocess.run(["git", *_GIT_CONFIG, *args], cwd=root, input=binary_input,
-                              capture_output=True, env=run_env)
-    except FileNotFoundError:
-        raise OperationFailed("git is not installed or not on PATH",
-                              "install git (2.30 or newer)") from None
+    waited = 0.0
+    while True:
+        try:
+            done = subprocess.run(["git", *_GIT_CONFIG, *args], cwd=root, input=binary_input,
+                                  capture_output=True, env=run_env)
+        except FileNotFoundError:
+            raise OperationFailed("git is not installed or not on PATH",
+                                  "install git (2.30 or newer)") from None
+        # Another git process (a technician's own command, a background gc)
+        # holds the index or a ref: wait for it as casectl's own lock waits,
+        # rather than fail. A lock left by a crashed git still fails, with
+        # git's own advice, after LOCK_WAIT seconds.
+        if done.returncode == 0 or b".lock': File exists" not in done.stderr \
+                or waited >= LOCK_WAIT:
+            break
+        time.sleep(0.05)
+        waited += 0.05
     if check and done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
         raise OperationFailed(f"git {args[0]} failed: {message}",

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import (case_file, commit_count, fsck_problems, git, load_case, load_yaml,
+from conftest import (act, case_file, commit_count, fsck_problems, git, load_case, load_yaml,
                       new_case, run, run_process)
 
+import casectl.journal
 from casectl import model
 
 AGENTS = {"kari": "Kari Nordmann", "per": "Per Hansen", "ingrid": "Ingrid Solberg",
@@ -172,3 +173,30 @@ def test_many_readers_build_the_index_at_once(desk):
         for result in results:
             assert result.returncode == 0, result.stderr
             assert [row["id"] for row in json.loads(result.stdout)] == [case_id]
+
+
+def test_an_action_waits_for_another_git_process_holding_the_index(desk, monkeypatch):
+    """A technician's own git command (or a background gc) holding
+    .git/index.lock makes casectl wait, not fail."""
+    desk, case_id = desk
+    lock = desk / ".git" / "index.lock"
+    lock.write_text("")
+    releaser = threading.Timer(0.5, lock.unlink)
+    releaser.start()
+    try:
+        result = act(desk, "log", case_id, "Venta på git")
+    finally:
+        releaser.join()
+    assert result.exit_code == 0, result.output
+    assert load_case(desk, case_id)["log"][-1]["data"]["text"] == "Venta på git"
+
+
+def test_a_lock_left_by_a_crashed_git_fails_with_git_advice(desk, monkeypatch):
+    desk, case_id = desk
+    before = git(desk, "rev-parse", "HEAD")
+    monkeypatch.setattr(casectl.journal, "LOCK_WAIT", 0.3)
+    (desk / ".git" / "index.lock").write_text("")
+    result = act(desk, "log", case_id, "Aldri")
+    assert result.exit_code == 1
+    assert "index.lock" in result.stderr and "Traceback" not in result.output
+    assert git(desk, "rev-parse", "HEAD") == before
