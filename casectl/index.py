@@ -9,10 +9,11 @@ changed takes milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from . import journal, model, store, yamlio
 from .errors import InvalidData, UsageError
@@ -59,27 +60,39 @@ def _connect(root: Path) -> sqlite3.Connection:
     if _version(conn) != SCHEMA_VERSION:
         # Several commands may find the index missing at once: one builds
         # the tables, the others wait for it and then find them there.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             if _version(conn) != SCHEMA_VERSION:
                 for table in ("meta", "cases", "unreadable", "texts"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in filter(str.strip, _DDL.split(";")):
                     conn.execute(statement)
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return conn
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction taken up front: one writer at a time, the others
+    wait (up to the connection's timeout) and then see its result."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
 
 
 def _version(conn: sqlite3.Connection) -> str | None:
     try:
-        row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        return _meta(conn, "schema")
     except sqlite3.OperationalError:  # no meta table yet
         return None
-    return row[0] if row else None
 
 
 def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, str]]:
@@ -180,21 +193,13 @@ def refresh(root: Path) -> sqlite3.Connection:
     """An index that reflects HEAD, brought up to date if it lags."""
     conn = _connect(root)
     head = journal.head(root)
-    row = conn.execute("SELECT value FROM meta WHERE key='commit'").fetchone()
-    indexed = row[0] if row else None
-    if indexed == head:
+    if _meta(conn, "commit") == head:
         return conn
-    conn.execute("BEGIN IMMEDIATE")  # one refresher at a time; others wait, then find it done
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key='commit'").fetchone()
-        indexed = row[0] if row else None
+    with _immediate(conn):  # one refresher at a time; others wait, then find it done
+        indexed = _meta(conn, "commit")
         if indexed != head:
             _catch_up(conn, root, indexed, head)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (head,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return conn
 
 
