@@ -113,7 +113,7 @@ def clean_text(value: str | None, what: str, *, required: bool = False,
     text = value.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if not text.strip():
         if required:
-            raise UsageError(f"{what} is empty", f"give some text for {what}")
+            raise UsageError(f"{what} is empty", "write what happened in a few words")
         return None
     if len(text) > limit:
         raise UsageError(f"{what} is {len(text):,} characters; the limit is {limit:,}",
