@@ -15,14 +15,14 @@ import yaml
 from .errors import InvalidData
 
 try:  # the C implementation is ten times faster; fall back when it is missing
-    _Loader: type = yaml.CSafeLoader
-    _Dumper: type = yaml.CSafeDumper
+    _SafeLoader: type = yaml.CSafeLoader
+    _SafeDumper: type = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
-    _Dumper = yaml.SafeDumper
+    _SafeLoader = yaml.SafeLoader
+    _SafeDumper = yaml.SafeDumper
 
 
-class _CaseDumper(_Dumper):  # type: ignore[misc]
+class _CaseDumper(_SafeDumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         # The header shares objects with the created event; anchors and
         # aliases (&id001) would make the file harder to read and to diff.
@@ -51,7 +51,7 @@ _CaseDumper.add_representer(str, _str_representer)
 def load(text: str, path: str = "<input>") -> Any:
     """Parse YAML safely; any problem becomes InvalidData naming file and line."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a safe loader
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - _SafeLoader is a safe loader
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise InvalidData(path, f"YAML tag not allowed ({exc.problem}); case files hold plain "
