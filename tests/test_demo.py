@@ -43,3 +43,20 @@ def test_demo_plays_a_whole_lifecycle(tmp_path: Path) -> None:
     for shown in ("$ casectl list", "$ casectl show", "$ casectl history", "Action: close",
                   "all valid"):
         assert shown in done.stdout
+
+
+def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
+    """The README's short tour is a script; keep it one that works."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    tour = readme.split("## A short tour", 1)[1].split("\n## ", 1)[0]
+    script = "\n".join(line[4:] for line in tour.splitlines() if line.startswith("    "))
+    assert "casectl init" in script and "casectl validate" in script
+    env = {**os.environ,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all valid" in done.stdout
+    closed = yaml.safe_load(next((tmp_path / "helse-nord").glob("cases/*/*/*.yaml")).read_text())
+    assert closed["status"] == "closed" and closed["assignee"] == "mette"
+    assert closed["team"] == "klinisk-app"
