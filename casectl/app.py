@@ -497,7 +497,7 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None) -> 
         transaction.recover(root)
         transaction.commit_files(root, files, journal.message(
             f"casectl init: {config['desk']['name']}", [("Action", "init"), ("Agent", agent)]),
-            author, session.now())
+            author, session.now(), require_committed=False)
     return root
 
 
@@ -509,6 +509,11 @@ def _change_config(session: Session, action: str, subject: str,
         session.config = config
         agent, author = session.actor()
         change(config)
+        found = configmod.problems(config.data, session.root, session.state)
+        if found:
+            field_name, message = found[0]
+            raise UsageError(f"{configmod.CONFIG_FILE} would not be valid: {field_name}: "
+                             f"{message}", "correct that value; nothing was written")
         transaction.commit_files(
             session.root, {configmod.CONFIG_FILE: configmod.dump(config)},
             journal.message(f"casectl {action}: {subject}",

@@ -129,27 +129,41 @@ def _known(kind: str, items: Mapping[str, Any]) -> str:
 
 
 def load(root: Path, cache_dir: Path | None) -> Config:
-    from . import schema
-
     path = root / CONFIG_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidData(CONFIG_FILE, f"cannot read: {exc.strerror}") from None
     data = yamlio.load(text, CONFIG_FILE)
+    found = problems(data, root, cache_dir)
+    if found:
+        field_name, message = found[0]
+        raise InvalidData(CONFIG_FILE, message, field=field_name)
+    return Config(data, path)
+
+
+def problems(data: Any, root: Path, cache_dir: Path | None) -> list[tuple[str, str]]:
+    """(field, message) for what is wrong with a configuration: the schema,
+    then what it cannot say (teams that exist, a time zone that exists)."""
+    from . import clock, schema
+
     if not isinstance(data, dict):
-        raise InvalidData(CONFIG_FILE, "must be a mapping with desk, teams and agents")
+        return [("(file)", "must be a mapping with desk, teams and agents")]
     validator = schema.Validator(schema.load_schema(root / "schemas", schema.CONFIG_SCHEMA),
                                  cache_dir)
-    problems = validator.problems(data, CONFIG_FILE)
-    if problems:
-        raise InvalidData(CONFIG_FILE, problems[0].message, field=problems[0].field)
+    found = [(p.field, p.message) for p in validator.problems(data, CONFIG_FILE)]
+    if found:
+        return found
     for agent_id, agent in data.get("agents", {}).items():
         for team_id in agent.get("teams") or []:
             if team_id not in data.get("teams", {}):
-                raise InvalidData(CONFIG_FILE, f"agent {agent_id} is in team {team_id!r}, "
-                                  "which is not listed under teams", field=f"agents.{agent_id}")
-    return Config(data, path)
+                found.append((f"agents.{agent_id}", f"agent {agent_id} is in team "
+                              f"{team_id!r}, which is not listed under teams"))
+    try:
+        clock.zone(data["desk"].get("timezone"))
+    except UsageError as exc:
+        found.append(("desk.timezone", exc.message))
+    return found
 
 
 def dump(config: Config) -> str:

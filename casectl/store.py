@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from . import ids, yamlio
 from .config import CONFIG_FILE
-from .errors import CaseNotFound, InvalidData, NotARepository, UsageError
+from .errors import CaseNotFound, InvalidData, NotARepository, NotFound, UsageError
 
 CASES_DIR = "cases"
 
@@ -24,12 +24,21 @@ def find_root(explicit: str | None, start: Path | None = None) -> Path:
         root = Path(given).expanduser().resolve()
         if not (root / CONFIG_FILE).is_file():
             raise NotARepository(str(root))
-        return root
+        return _checked_git(root)
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         if (candidate / CONFIG_FILE).is_file():
-            return candidate
+            return _checked_git(candidate)
     raise NotARepository(str(here))
+
+
+def _checked_git(root: Path) -> Path:
+    """A case repository is a git repository of its own: otherwise commits
+    would land in whatever repository encloses it, or nowhere."""
+    if not (root / ".git").exists():
+        raise NotFound(f"{root} has {CONFIG_FILE} but is not a git repository of its own",
+                       "make one with 'casectl init' in a new directory, or 'git init' there")
+    return root
 
 
 def git_dir(root: Path) -> Path:

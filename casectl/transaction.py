@@ -39,24 +39,31 @@ def _file_digest(path: Path) -> str | None:
 
 
 def commit_files(root: Path, files: Mapping[str, str], message: str, author: journal.Author,
-                 when: datetime) -> str:
+                 when: datetime, *, require_committed: bool = True) -> str:
     """Write ``files`` (repository-relative path -> text) and commit them.
 
-    The caller holds the repository lock.
+    With ``require_committed`` (all but init) each file must be as HEAD has
+    it: an uncommitted hand edit would otherwise ride along in this
+    action's commit, rewriting events that were already committed. On any
+    failure the files are put back as they were. The caller holds the
+    repository lock.
     """
+    if require_committed:
+        _require_committed(root, list(files))
+    before = {path: _read(root / path) for path in files}
     pending = store.state_dir(root) / PENDING
     intent = {"files": {path: _digest(text) for path, text in files.items()},
               "message": message, "author": [author.name, author.email],
               "when": when.isoformat()}
     store.write_atomic(pending, json.dumps(intent, ensure_ascii=False))
     crash_point("intent-written")
-    for path, text in files.items():
-        store.write_atomic(root / path, text)
-        crash_point("file-written")
     try:
+        for path, text in files.items():
+            store.write_atomic(root / path, text)
+            crash_point("file-written")
         sha = journal.commit(root, list(files), message, author, when, step=crash_point)
     except journal.ForeignChanges as exc:
-        _put_back(root, list(files))
+        _restore(root, before)
         pending.unlink()
         shown = ", ".join(exc.paths[:5]) + (" ..." if len(exc.paths) > 5 else "")
         raise RuleViolation(
@@ -64,9 +71,45 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
             "which would end up in this action's commit; nothing was changed",
             "commit them (git commit) or unstage them (git restore --staged PATH), then run "
             "the command again") from None
+    except Exception:
+        # "Nothing was committed" must stay true: left in place, the next
+        # command's recovery would commit what the user was told failed.
+        _restore(root, before)
+        pending.unlink()
+        raise
     crash_point("committed")
     pending.unlink()
     return sha
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _require_committed(root: Path, paths: list[str]) -> None:
+    committed = dict(journal.read_blobs(root, "HEAD", paths)) if journal.head(root) else {}
+    changed = [path for path in paths if _read(root / path) != committed.get(path)]
+    if changed:
+        raise RuleViolation(
+            "only-committed-state", f"{', '.join(changed)} has changes that are not committed "
+            "(a hand edit?); casectl builds only on what git has recorded, so nothing was changed",
+            "see them with 'git diff'; commit them (git commit) or discard them "
+            "(git checkout -- FILE), then run the command again")
+
+
+def _restore(root: Path, before: Mapping[str, bytes | None]) -> None:
+    """Files as they were before this action, and the index in step (best
+    effort: if another git process holds the index, it is resynced by the
+    next action's update-index of the same paths)."""
+    for path, content in before.items():
+        if content is None:
+            (root / path).unlink(missing_ok=True)
+        else:
+            store.write_atomic(root / path, content.decode("utf-8"))
+    journal.git(root, "update-index", "--add", "--remove", "--", *before, check=False)
 
 
 def crash_point(name: str) -> None:
@@ -138,11 +181,14 @@ def _put_back(root: Path, paths: list[str]) -> None:
 
 
 def _remove_stale_git_locks(root: Path) -> None:
-    """git's own lock files, left by a git process that died with us.
+    """git's own lock files, left by a git process killed with us.
 
-    Only called while recovering, under casectl's lock, when we know a
-    casectl action was interrupted.
+    Only called while recovering, under casectl's lock, when a casectl
+    action was interrupted, and only when no git process is running in
+    this repository: a live one (a technician's commit, a gc) owns its lock.
     """
+    if _git_running_in(root):
+        return
     git_dir = store.git_dir(root)
     candidates = [git_dir / "index.lock", git_dir / "HEAD.lock"]
     refs = git_dir / "refs" / "heads"
@@ -153,3 +199,22 @@ def _remove_stale_git_locks(root: Path) -> None:
             os.unlink(lock)
         except FileNotFoundError:
             pass
+
+
+def _git_running_in(root: Path) -> bool:
+    """Whether any git process has ``root`` as its working directory (Linux
+    /proc; elsewhere assume one is, and leave the locks to git's advice)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "cwd").exists():
+        return True
+    target = root.resolve()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip().startswith("git") and \
+                    Path(os.readlink(entry / "cwd")).resolve() == target:
+                return True
+        except OSError:
+            continue
+    return False
