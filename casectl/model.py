@@ -61,7 +61,11 @@ def make_event(event_id: str, at: str, by: str, kind: str, data: Mapping[str, An
 
 
 def _instant(event: Event) -> datetime:
-    return datetime.fromisoformat(event["at"])
+    try:
+        return datetime.fromisoformat(event["at"])
+    except (TypeError, ValueError):  # 2026-02-30 matches the schema's pattern, yet is no date
+        raise ReplayError("log", f"event {event.get('id')}: {event.get('at')!r} is not a "
+                          "valid time") from None
 
 
 def ordered(log: Iterable[Event]) -> list[Event]:

@@ -22,6 +22,36 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _SafeDumper = yaml.SafeDumper
 
 
+class _StrictLoader(_SafeLoader):  # type: ignore[misc]
+    """The safe loader, stricter about what hand edits can smuggle in: a key
+    written twice (YAML keeps the last without a word), keys that are not
+    text, and anchors/aliases (an alias bomb expands exponentially)."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects:
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (&name, *name) are not allowed; write the "
+                "value out", node.start_mark)
+        return super().construct_object(node, deep)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = key_node.value
+            if key_node.tag != "tag:yaml.org,2002:str":
+                shown = key if isinstance(key, str) else key_node.tag.rsplit(":", 1)[-1]
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {shown!r} is not text; quote it", key_node.start_mark)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
+
+
 class _CaseDumper(_SafeDumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
         # The header shares objects with the created event; anchors and
@@ -51,11 +81,13 @@ _CaseDumper.add_representer(str, _str_representer)
 def load(text: str, path: str = "<input>") -> Any:
     """Parse YAML safely; any problem becomes InvalidData naming file and line."""
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - _SafeLoader is a safe loader
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise InvalidData(path, f"YAML tag not allowed ({exc.problem}); case files hold plain "
-                          "data only", line=line) from None
+        problem = exc.problem or ""
+        if "could not determine a constructor" in problem:
+            problem = f"YAML tag not allowed ({problem}); case files hold plain data only"
+        raise InvalidData(path, problem, line=line) from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise InvalidData(path, f"not valid YAML: {exc.problem or exc.context}", line=line) from None

@@ -12,13 +12,24 @@ from typing import Any, Callable, Sequence
 import click
 
 from .. import __version__, app, render
-from ..errors import CasectlError
+from ..errors import CasectlError, UsageError
 from ..model import PRIORITIES, STATUSES, TYPES, Case
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class CasectlGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # A byte that is not UTF-8 reaches Python as a lone surrogate and
+        # would fail deep inside the YAML dump; refuse it at the door.
+        for arg in args:
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise click.UsageError(f"{arg.encode('utf-8', 'replace').decode()!r} is not "
+                                       "valid UTF-8 text; check the terminal's encoding", ctx)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -47,7 +58,13 @@ def _session(ctx: click.Context) -> app.Session:
 def _text(value: str | None) -> str | None:
     """`-` reads the text from standard input."""
     if value == "-":
-        return sys.stdin.read()
+        try:
+            text = sys.stdin.read()
+            text.encode("utf-8")  # surrogate-escaped bytes read, but cannot be stored
+            return text
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            raise UsageError("standard input is not valid UTF-8 text",
+                             "convert it first, e.g. with iconv -f latin1 -t utf-8") from None
     return value
 
 
