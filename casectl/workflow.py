@@ -69,6 +69,8 @@ def create(data: dict[str, Any], start: bool) -> list[Step]:
     """The created event, and a start when the agent starts work at once."""
     require_text("subject-required", data.get("subject"), "a subject",
                  "give one with --subject TEXT")
+    if data.get("priority") == "critical":
+        require_contact_phone(data.get("reporter"))
     steps: list[Step] = [("created", data)]
     if start:
         steps.append(("status_changed", {"status": "started"}))
@@ -83,6 +85,15 @@ def require_handover_for_team_move(case: Mapping[str, Any], team: str | None) ->
             f"case {case['id']} is {case['priority']}; moving it to another team must be a "
             "hand-carried handover",
             f"casectl handover {case['id']} --to {team} --note \"handed to <person> because ...\"")
+
+
+def require_contact_phone(reporter: Mapping[str, Any] | None) -> None:
+    """An urgent (critical) case is phoned in and followed up by phone: it
+    needs a contact person with a mobile number [seed 003]."""
+    if not (reporter or {}).get("phone"):
+        raise RuleViolation("critical-needs-contact-phone",
+                            "a critical case needs a contact person with a mobile number",
+                            "give them with --reporter \"Name <email>\" --phone NUMBER")
 
 
 def assign(case: Mapping[str, Any], assignee: str | None, team: str | None,
@@ -184,6 +195,8 @@ def set_priority(case: Mapping[str, Any], level: str, reason: str | None) -> lis
     if level not in PRIORITIES:  # the command line checks too; the domain must not trust it
         raise RuleViolation("known-priority", f"unknown priority {level!r}",
                             "use one of: " + ", ".join(PRIORITIES))
+    if level == "critical" and case["priority"] != level:
+        require_contact_phone(case.get("reporter"))
     if case["priority"] == level:
         raise RuleViolation("priority-changes", f"case {case['id']} is {level} already",
                             "give another level")

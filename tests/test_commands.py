@@ -544,6 +544,7 @@ def listed(tmp_path_factory, desk_template) -> tuple[Path, dict[str, str]]:
                                subject="Skrivar på 4. etasje skriver ikke")
         at(1)
         made["critical"] = new_case(desk, "--priority", "critical", "--type", "request",
+                                    "--phone", "+47 912 34 567",
                                     agent="per", subject="Kjernenett nede")
         at(2)
         made["closed"] = new_case(desk, "--priority", "high", "--type", "order",
@@ -747,7 +748,7 @@ def test_handover_to_an_agent(desk):
 
 
 def test_handover_to_a_team_naming_the_receiver(desk):
-    case_id = new_case(desk, "--priority", "critical")
+    case_id = new_case(desk, "--priority", "critical", "--phone", "+47 912 34 567")
     case = change(desk, "handover", "handover", case_id, "--to", "klinisk-app",
                   "--note", "Overdraget til Mette Jørgensen: lab-systemet nede")
     assert (case["assignee"], case["team"]) == (None, "klinisk-app")
@@ -969,7 +970,7 @@ def test_reopen(desk, finish):
 
 
 def test_a_whole_life_keeps_header_equal_to_replay(desk):
-    case_id = new_case(desk, "--reporter", "Ola <ola@example.no>")
+    case_id = new_case(desk, "--reporter", "Ola <ola@example.no>", "--phone", "+47 912 34 567")
     steps = [
         ("start", "start", case_id),
         ("log", "log", case_id, "Ringte"),

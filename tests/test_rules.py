@@ -258,14 +258,14 @@ def test_handover_note_must_name_the_receiver_not_contain_their_id(cases):
 
 @pytest.mark.parametrize("level", ["critical", "high"])
 def test_take_by_an_agent_of_another_team_cannot_move_a_critical_or_high_case(desk, level):
-    case_id = new_case(desk, "--priority", level)
+    case_id = new_case(desk, "--priority", level, "--phone", "+47 912 34 567")
     refused(desk, "take", case_id, agent="per", rule="handover-for-critical-and-high")
     ok(desk, "take", case_id, agent="ingrid")  # the next shift in the same team
 
 
 @pytest.mark.parametrize("level", ["critical", "high"])
 def test_assign_critical_or_high_to_another_team_must_be_a_handover(desk, level):
-    case_id = new_case(desk, "--priority", level)
+    case_id = new_case(desk, "--priority", level, "--phone", "+47 912 34 567")
     result = refused(desk, "assign", case_id, "--team", "nettverk",
                      rule="handover-for-critical-and-high")
     assert f"casectl handover {case_id} --to nettverk" in result.stderr
@@ -484,3 +484,17 @@ def test_team_and_agent_ids_are_unique(desk):
             "pp@helse.example.no", rule="unique-agent")
     config = yaml.safe_load((desk / "casectl.yaml").read_text(encoding="utf-8"))
     assert config["agents"]["per"]["name"] == "Per Hansen"
+
+
+def test_a_critical_case_needs_a_contact_phone(desk):
+    """Urgent cases are phoned in and followed up by phone [seed 003]."""
+    before = head(desk)
+    result = run("--repo", str(desk), "--as", "kari", "new", "--subject", "Lab nede",
+                 "--priority", "critical", "--reporter", "Lise <lise@x.no>")
+    assert result.exit_code == 1 and "critical-needs-contact-phone" in result.stderr
+    assert head(desk) == before
+    case_id = new_case(desk, "--reporter", "Lise <lise@x.no>")
+    refused(desk, "priority", case_id, "critical", rule="critical-needs-contact-phone")
+    ok(desk, "priority", case_id, "high")
+    with_phone = new_case(desk, "--priority", "critical", "--phone", "+47 912 34 567")
+    assert load_case(desk, with_phone)["priority"] == "critical"
