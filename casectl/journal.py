@@ -197,6 +197,27 @@ def _set_index_mark(root: Path, mark: str) -> None:
         pass  # without the mark the next commit only checks more
 
 
+_TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
+
+
+def parse_trailers(text: str) -> dict[str, list[str]]:
+    """The trailers of a commit message: its last paragraph, when every line
+    of it is "Key: value". Parsed here rather than by git interpret-trailers
+    (as GitPython does), which stops at a "---" line that a logged text may
+    well contain."""
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    found: dict[str, list[str]] = {}
+    if not paragraphs:
+        return found
+    lines = paragraphs[-1].splitlines()
+    matches = [_TRAILER.match(line) for line in lines]
+    if all(matches):
+        for match in matches:
+            assert match is not None
+            found.setdefault(match[1], []).append(match[2])
+    return found
+
+
 def blob_of(root: Path, rev: str, path: str) -> str | None:
     out = git(root, "rev-parse", "--quiet", "--verify", f"{rev}:{path}", check=False).strip()
     return out or None
@@ -270,7 +291,9 @@ def file_history(root: Path, path: str) -> list[CommitInfo]:
             sha=item.hexsha, author=item.author.name or "", email=item.author.email or "",
             when=item.authored_datetime, subject=item.summary if isinstance(item.summary, str)
             else item.summary.decode("utf-8", "replace"),
-            trailers=item.trailers_dict, content=content))
+            trailers=parse_trailers(item.message if isinstance(item.message, str)
+                                    else item.message.decode("utf-8", "replace")),
+            content=content))
     repo.close()
     found.reverse()
     return found

@@ -134,3 +134,13 @@ def test_bytes_that_are_not_utf8_are_a_usage_error(desk):
                 input=b"abc\xff")  # type: ignore[arg-type]
     assert piped.exit_code == 2 and "not valid UTF-8" in piped.stderr
     assert commit_count(desk) == before
+
+
+def test_history_reads_trailers_after_a_logged_dashed_line(desk):
+    """git interpret-trailers stops at a '---' line; a pasted log may have one."""
+    case_id = new_case(desk)
+    assert act(desk, "log", case_id, "Feilmelding:\n---\nException in thread main").exit_code == 0
+    result = act(desk, "history", case_id, "--format", "json")
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert [row["action"] for row in rows] == ["new", "log"]
