@@ -22,7 +22,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _SafeDumper = yaml.SafeDumper
 
 
-class _StrictLoader(_SafeLoader):  # type: ignore[misc]
+class _StrictSafeLoader(_SafeLoader):  # type: ignore[misc]
     """The safe loader, stricter about what hand edits can smuggle in: a key
     written twice (YAML keeps the last without a word), keys that are not
     text, and anchors/aliases (an alias bomb expands exponentially)."""
@@ -49,7 +49,7 @@ class _StrictLoader(_SafeLoader):  # type: ignore[misc]
         return super().construct_mapping(node, deep)
 
 
-_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
+_StrictSafeLoader.add_constructor("tag:yaml.org,2002:map", _StrictSafeLoader.construct_yaml_map)
 
 
 class _CaseDumper(_SafeDumper):  # type: ignore[misc]
@@ -81,7 +81,7 @@ _CaseDumper.add_representer(str, _str_representer)
 def load(text: str, path: str = "<input>") -> Any:
     """Parse YAML safely; any problem becomes InvalidData naming file and line."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         problem = exc.problem or ""
