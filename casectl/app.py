@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Sequence
 
 from . import clock, config as configmod, ids, journal, model, store, transaction, workflow, yamlio
 from .config import Config
@@ -231,20 +231,23 @@ def _commit_message(case: Case, action: str, agent: str, events: Sequence[model.
                            [("Case", case["id"]), ("Action", action), ("Agent", agent)], body)
 
 
+def _refuse_invalid(what: str, field_name: str, message: str) -> NoReturn:
+    """The last check before writing: whatever the command line let through,
+    no file that fails its schema is committed."""
+    if len(message) > 160:  # jsonschema quotes the whole offending value
+        message = message[:80] + " ... " + message[-60:]
+    raise UsageError(f"{what} would not be valid: {field_name}: {message}",
+                     "shorten or correct that value; nothing was written")
+
+
 def _save(session: Session, rel: str, case: Case, action: str,
           events: Sequence[model.Event]) -> None:
-    """Check the new document against the schema, then write and commit it:
-    whatever the command line let through, no invalid file is committed."""
+    """Check the new document against the schema, then write and commit it."""
     from . import schema
 
     problems = _validator(session.root, schema.CASE_SCHEMA).problems(case, rel)
     if problems:
-        field_name = problems[0].field
-        message = problems[0].message
-        if len(message) > 160:
-            message = message[:80] + " ... " + message[-60:]
-        raise UsageError(f"the case would not be valid: {field_name}: {message}",
-                         "shorten or correct that value; nothing was written")
+        _refuse_invalid("the case", problems[0].field, problems[0].message)
     agent, author = session.actor()
     moment = datetime.fromisoformat(events[-1]["at"])
     transaction.commit_files(session.root, {rel: yamlio.dump(case)},
@@ -511,9 +514,7 @@ def _change_config(session: Session, action: str, subject: str,
         change(config)
         found = configmod.problems(config.data, session.root, session.state)
         if found:
-            field_name, message = found[0]
-            raise UsageError(f"{configmod.CONFIG_FILE} would not be valid: {field_name}: "
-                             f"{message}", "correct that value; nothing was written")
+            _refuse_invalid(configmod.CONFIG_FILE, *found[0])
         transaction.commit_files(
             session.root, {configmod.CONFIG_FILE: configmod.dump(config)},
             journal.message(f"casectl {action}: {subject}",

@@ -305,11 +305,3 @@ def search(root: Path, text: str, limit: int | None = None
         return _records(conn.execute(sql, args)), _warnings(conn)
     finally:
         conn.close()
-
-
-def all_ids(root: Path) -> Iterable[str]:
-    conn = refresh(root)
-    try:
-        return [row[0] for row in conn.execute("SELECT id FROM cases")]
-    finally:
-        conn.close()

@@ -218,15 +218,6 @@ def parse_trailers(text: str) -> dict[str, list[str]]:
     return found
 
 
-def blob_of(root: Path, rev: str, path: str) -> str | None:
-    out = git(root, "rev-parse", "--quiet", "--verify", f"{rev}:{path}", check=False).strip()
-    return out or None
-
-
-def hash_text(root: Path, text: str) -> str:
-    return git(root, "hash-object", "--stdin", input=text).strip()
-
-
 def changed_paths(root: Path, old: str, new: str, under: str) -> list[tuple[str, str]]:
     """(status letter, path) of files under ``under`` that differ between two commits."""
     out = git(root, "diff-tree", "-r", "--no-renames", "--name-status", "-z", old, new,

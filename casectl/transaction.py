@@ -89,8 +89,13 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
+def _committed(root: Path, paths: list[str]) -> dict[str, bytes]:
+    """The contents HEAD has for ``paths`` (those it has), in one git call."""
+    return dict(journal.read_blobs(root, "HEAD", paths)) if journal.head(root) else {}
+
+
 def _require_committed(root: Path, paths: list[str]) -> None:
-    committed = dict(journal.read_blobs(root, "HEAD", paths)) if journal.head(root) else {}
+    committed = _committed(root, paths)
     changed = [path for path in paths if _read(root / path) != committed.get(path)]
     if changed:
         raise RuleViolation(
@@ -149,35 +154,22 @@ def recover(root: Path) -> str | None:
         return "rolled back"
     _remove_stale_git_locks(root)
     written = [path for path, digest in files.items() if _file_digest(root / path) == digest]
+    committed = _committed(root, list(files))
     if len(written) == len(files):
-        head = journal.head(root)
-        committed = head is not None and all(
-            journal.blob_of(root, head, path) == journal.hash_text(
-                root, (root / path).read_text(encoding="utf-8")) for path in files)
-        if not committed:
+        if any(_read(root / path) != committed.get(path) for path in files):
             name, email = intent["author"]
             journal.commit(root, list(files), intent["message"], journal.Author(name, email),
                            datetime.fromisoformat(intent["when"]))
         outcome = "completed"
     else:
-        _put_back(root, written)
+        # Before writing, every file was as HEAD has it (_require_committed).
+        _restore(root, {path: committed.get(path) for path in written})
         outcome = "rolled back"
     for path in files:
         for leftover in (root / path).parent.glob(f".{Path(path).name}.*.tmp"):
             leftover.unlink(missing_ok=True)
     pending.unlink()
     return outcome
-
-
-def _put_back(root: Path, paths: list[str]) -> None:
-    """Files (and their index entries) as HEAD has them; gone if HEAD has none."""
-    head = journal.head(root)
-    for path in paths:
-        if head is not None and journal.blob_of(root, head, path):
-            journal.git(root, "checkout", "HEAD", "--", path)
-        else:
-            journal.git(root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", path)
-            (root / path).unlink(missing_ok=True)
 
 
 def _remove_stale_git_locks(root: Path) -> None:
