@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -190,17 +191,38 @@ def _is_case_path(path: str) -> bool:
 
 
 def refresh(root: Path) -> sqlite3.Connection:
-    """An index that reflects HEAD, brought up to date if it lags."""
+    """An index that reflects HEAD, brought up to date if it lags.
+
+    SQLite answers "database is locked" at once, without waiting, in a few
+    races between processes opening a new index together (setting WAL mode,
+    recovering the WAL); every step here is a transaction, so trying again
+    is safe.
+    """
+    attempts = 0
+    while True:
+        try:
+            return _refresh(root)
+        except sqlite3.OperationalError as exc:
+            attempts += 1
+            if "locked" not in str(exc) or attempts >= 20:
+                raise
+            time.sleep(0.05 * attempts)
+
+
+def _refresh(root: Path) -> sqlite3.Connection:
     conn = _connect(root)
-    head = journal.head(root)
-    if _meta(conn, "commit") == head:
+    try:
+        head = journal.head(root)
+        if _meta(conn, "commit") != head:
+            with _immediate(conn):  # one refresher at a time; the others find it done
+                indexed = _meta(conn, "commit")
+                if indexed != head:
+                    _catch_up(conn, root, indexed, head)
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (head,))
         return conn
-    with _immediate(conn):  # one refresher at a time; others wait, then find it done
-        indexed = _meta(conn, "commit")
-        if indexed != head:
-            _catch_up(conn, root, indexed, head)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (head,))
-    return conn
+    except BaseException:
+        conn.close()
+        raise
 
 
 def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
