@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import (act, build_desk, case_file, copy_desk, git, isolated_env, load_case,
+from helpers import (act, build_desk, case_file, copy_desk, git, isolated_env, load_case,
                       new_case, run, run_process, snapshot)
 
 SCANDI = "æøåÆØÅäöÄÖéü"

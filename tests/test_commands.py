@@ -22,7 +22,7 @@ import yaml
 
 import casectl
 from casectl import model
-from conftest import (AGENTS, TEAMS, act, build_desk, case_file, commit_count, copy_desk, git,
+from helpers import (AGENTS, TEAMS, act, build_desk, case_file, commit_count, copy_desk, git,
                       head, isolated_env, load_case, new_case, run, run_process)
 
 ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{10}$")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import (act, case_file, commit_count, fsck_problems, git, load_case, load_yaml,
+from helpers import (act, case_file, commit_count, fsck_problems, git, load_case, load_yaml,
                       new_case, run, run_process)
 
 import casectl.journal

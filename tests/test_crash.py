@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (act, act_process, case_file, commits, copy_desk, fsck_problems, git, head,
+from helpers import (act, act_process, case_file, commits, copy_desk, fsck_problems, git, head,
                       isolated_env, load_case, load_yaml, new_case, run)
 
 STAGES = ["intent-written", "file-written", "index-updated", "commit-written", "committed"]

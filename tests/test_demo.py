@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import git
+from helpers import git
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import casectl.journal
-from conftest import act, case_file, commit_count, git, head, load_case, new_case, run
+from helpers import act, case_file, commit_count, git, head, load_case, new_case, run
 
 
 def edit(path: Path, old: str, new: str) -> None:

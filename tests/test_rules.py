@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import (AGENTS, head, act, build_desk, copy_desk, git, isolated_env, load_case, new_case,
+from helpers import (AGENTS, head, act, build_desk, copy_desk, git, isolated_env, load_case, new_case,
                       run, snapshot)
 
 STATUSES = ("new", "started", "waiting", "solved", "closed", "rejected")

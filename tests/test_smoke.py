@@ -1,4 +1,4 @@
-from conftest import act, case_file, git, load_case, new_case
+from helpers import act, case_file, git, load_case, new_case
 
 
 def test_lifecycle_commits_one_action_each(desk):

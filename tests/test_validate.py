@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import act, copy_desk, isolated_env, new_case, run, run_process
+from helpers import act, copy_desk, isolated_env, new_case, run, run_process
 
 import casectl
 from casectl import app, ids, model, schema, yamlio
