@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import yamlio
+from . import clock, schema, yamlio
 from .errors import InvalidData, NotFound, UsageError
 
 CONFIG_FILE = "casectl.yaml"
-ROLES = ("receiver", "handler", "admin", "permission-admin", "auditor")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
@@ -145,8 +144,6 @@ def load(root: Path, cache_dir: Path | None) -> Config:
 def problems(data: Any, root: Path, cache_dir: Path | None) -> list[tuple[str, str]]:
     """(field, message) for what is wrong with a configuration: the schema,
     then what it cannot say (teams that exist, a time zone that exists)."""
-    from . import clock, schema
-
     if not isinstance(data, dict):
         return [("(file)", "must be a mapping with desk, teams and agents")]
     validator = schema.Validator(schema.load_schema(root / "schemas", schema.CONFIG_SCHEMA),

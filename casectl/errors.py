@@ -15,6 +15,7 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_INVALID = 4
+EXIT_BUG = 70  # an unexpected exception: a bug in casectl (sysexits' EX_SOFTWARE)
 
 
 class CasectlError(Exception):

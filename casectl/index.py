@@ -34,8 +34,7 @@ SORTS = {
     "assignee": "assignee, priority_rank",
     "subject": "subject COLLATE NOCASE",
 }
-COLUMNS = ("id", "status", "priority", "type", "category", "team", "assignee", "subject",
-           "reporter", "created", "updated")
+COLUMNS = model.LIST_FIELDS
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);

@@ -76,6 +76,27 @@ def git(root: Path, *args: str, input: str | bytes | None = None,
     return done.stdout.decode("utf-8", "replace")
 
 
+_GIT_DIRS: dict[Path, Path] = {}
+
+
+def git_dir(root: Path) -> Path:
+    """The git directory of the work tree at ``root``.
+
+    A ``.git`` directory is the git directory (git's own first rule, and a
+    process saved on every command); a ``.git`` file (a linked worktree, a
+    submodule) is left to git to resolve.
+    """
+    found = _GIT_DIRS.get(root)
+    if found is None:
+        dot_git = root / ".git"
+        if dot_git.is_dir():
+            found = dot_git
+        else:
+            found = Path(git(root, "rev-parse", "--absolute-git-dir").strip())
+        _GIT_DIRS[root] = found
+    return found
+
+
 def is_work_tree(path: Path) -> bool:
     done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path,
                           capture_output=True)
@@ -93,8 +114,6 @@ def head(root: Path) -> str | None:
     Read from the files when HEAD is a plain branch (a git process per
     action saved); anything unusual is left to git itself.
     """
-    from .store import git_dir
-
     directory = git_dir(root)
     try:
         ref = (directory / "HEAD").read_text(encoding="utf-8").strip()
@@ -169,8 +188,6 @@ def commit(root: Path, paths: Sequence[str], text: str, author: Author,
 def _index_stamp(root: Path) -> str:
     """Identifies one write of the index file: git replaces it by renaming a
     new file over it, so inode, size and nanosecond mtime change each time."""
-    from .store import git_dir
-
     try:
         info = os.stat(git_dir(root) / "index")
     except OSError:
@@ -179,20 +196,16 @@ def _index_stamp(root: Path) -> str:
 
 
 def _index_mark(root: Path) -> str | None:
-    from .store import state_dir
-
     try:
-        return (state_dir(root) / "index-mark").read_text(encoding="utf-8")
+        return (git_dir(root) / "casectl" / "index-mark").read_text(encoding="utf-8")
     except OSError:
         return None
 
 
 def _set_index_mark(root: Path, mark: str) -> None:
     """HEAD and the index as casectl's last commit left them: equal."""
-    from .store import state_dir
-
     try:
-        (state_dir(root) / "index-mark").write_text(mark, encoding="utf-8")
+        (git_dir(root) / "casectl" / "index-mark").write_text(mark, encoding="utf-8")
     except OSError:
         pass  # without the mark the next commit only checks more
 

@@ -6,16 +6,63 @@ clock: everything time-dependent takes the time as an argument.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Iterable, Mapping, Sequence
 
-PRIORITIES = ("critical", "high", "medium", "low")
-STATUSES = ("new", "started", "waiting", "solved", "closed", "rejected")
+
+class Priority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    STARTED = "started"
+    WAITING = "waiting"
+    SOLVED = "solved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+
+
+class CaseType(StrEnum):
+    INCIDENT = "incident"
+    REQUEST = "request"
+    ORDER = "order"
+    CHANGE = "change"
+
+
+# The one source of these lists: the command line's choices, the query
+# index and the JSON Schemas (a test checks the schemas agree) use them.
+PRIORITIES = tuple(p.value for p in Priority)  # most urgent first
+STATUSES = tuple(s.value for s in Status)
 OPEN_STATUSES = ("new", "started", "waiting", "solved")
 FINISHED_STATUSES = ("closed", "rejected")
-TYPES = ("incident", "request", "order", "change")
-DEFAULT_PRIORITY = "medium"
-DEFAULT_TYPE = "incident"
+TYPES = tuple(t.value for t in CaseType)
+DEFAULT_PRIORITY = Priority.MEDIUM.value
+DEFAULT_TYPE = CaseType.INCIDENT.value
+
+# What a row of `casectl list` holds, and the columns its table shows.
+LIST_FIELDS = ("id", "status", "priority", "type", "category", "team", "assignee", "subject",
+               "reporter", "created", "updated")
+LIST_TABLE_COLUMNS = ("id", "status", "priority", "type", "team", "assignee", "subject")
+SORT_FIELDS = ("priority", "created", "updated", "id", "status", "team", "assignee", "subject")
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Who reported a case; any part may be unknown."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    org: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"name": self.name, "email": self.email, "phone": self.phone, "org": self.org}
 
 # Event kinds, and whether the reporter may see such an event.
 EVENT_KINDS: dict[str, bool] = {
@@ -40,7 +87,6 @@ HEADER_KEYS = (
     "team", "assignee", "reporter", "notify", "fields", "tasks", "solution",
     "rejection", "created", "updated", "started", "solved", "closed",
 )
-REPORTER_KEYS = ("name", "email", "phone", "org")
 
 Case = dict[str, Any]
 Event = dict[str, Any]

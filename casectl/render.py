@@ -10,7 +10,6 @@ from . import yamlio
 from .model import describe_event
 
 FORMATS = ("table", "json", "yaml", "csv")
-LIST_COLUMNS = ("id", "status", "priority", "type", "team", "assignee", "subject")
 SUBJECT_WIDTH = 60
 
 

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from . import ids, model
+from . import ids, model, yamlio
+from .errors import InvalidData
 
 PACKAGED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
 CASE_SCHEMA = "case.schema.json"
@@ -208,11 +209,8 @@ def semantic_problems(document: Mapping[str, Any], file: str, expected_id: str |
 def check_case_file(path: Path, label: str, validator: Validator) -> tuple[str | None,
                                                                              list[Problem]]:
     """Everything wrong with one case file, and its id when it has one."""
-    from . import store
-    from .errors import InvalidData
-
     try:
-        document = store.read_document(path, label)
+        document = yamlio.read_mapping(path, label)
     except InvalidData as exc:
         message = exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
         return None, [Problem(label, "(file)", message, exc.line)]

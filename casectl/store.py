@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import ids, yamlio
+from . import ids, journal
 from .config import CONFIG_FILE
-from .errors import CaseNotFound, InvalidData, NotARepository, NotFound, UsageError
+from .errors import CaseNotFound, NotARepository, NotFound, UsageError
 
 CASES_DIR = "cases"
 
@@ -42,11 +42,7 @@ def _checked_git(root: Path) -> Path:
 
 
 def git_dir(root: Path) -> Path:
-    dot_git = root / ".git"
-    if dot_git.is_file():  # a linked worktree or submodule: "gitdir: <path>"
-        target = dot_git.read_text(encoding="utf-8").split(":", 1)[1].strip()
-        return (root / target).resolve()
-    return dot_git
+    return journal.git_dir(root)
 
 
 def state_dir(root: Path) -> Path:
@@ -84,19 +80,6 @@ def find_case_file(root: Path, case_id: str) -> Path:
         known = [p.stem for p in all_case_files(root)]
         raise CaseNotFound(case_id, difflib.get_close_matches(case_id, known, n=3, cutoff=0.6))
     return path
-
-
-def read_document(path: Path, label: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidData(label, "not UTF-8 text") from None
-    except OSError as exc:
-        raise InvalidData(label, f"cannot read: {exc.strerror}") from None
-    data = yamlio.load(text, label)
-    if not isinstance(data, dict):
-        raise InvalidData(label, "a case file must be a mapping of header fields and a log")
-    return data
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -8,6 +8,7 @@ that look like one, and the loader refuses anything but plain data.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -100,3 +101,18 @@ def dump(data: Any) -> str:
     style, unicode as itself (æøå stay readable), no line wrapping."""
     return yaml.dump(data, Dumper=_CaseDumper, sort_keys=False, allow_unicode=True,
                      default_flow_style=False, width=1_000_000, indent=2)
+
+
+def read_mapping(path: Path, label: str) -> dict[str, Any]:
+    """A YAML file that must hold a mapping (a case file), loaded safely;
+    any problem is InvalidData naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidData(label, "not UTF-8 text") from None
+    except OSError as exc:
+        raise InvalidData(label, f"cannot read: {exc.strerror}") from None
+    data = load(text, label)
+    if not isinstance(data, dict):
+        raise InvalidData(label, "a case file must be a mapping of header fields and a log")
+    return data

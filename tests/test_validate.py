@@ -19,7 +19,8 @@ import yaml
 from helpers import act, copy_desk, isolated_env, new_case, run, run_process
 
 import casectl
-from casectl import app, ids, model, schema, yamlio
+from casectl import ids, model, schema, yamlio
+from casectl.app import validation
 
 PROJECT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-22T09:30:00+01:00"
@@ -616,7 +617,7 @@ def test_many_files_use_the_parallel_path(repo, monkeypatch):
     assert [(p["file"], p["field"]) for p in report["problems"]] == [(rel(repo, bad), "status")]
     assert elapsed < 20
     # The serial path finds the same.
-    monkeypatch.setattr(app, "PARALLEL_FROM", 10 ** 9)
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 10 ** 9)
     pools.clear()
     serial = json.loads(validate(repo, fmt="json").stdout)
     assert not pools

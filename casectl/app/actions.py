@@ -1,0 +1,230 @@
+"""Changing cases: one function per action. Each has the same shape (see
+``change_case``): lock, load, check the rules, append events, replay,
+write, commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping, NoReturn, Sequence
+
+from .. import clock, config as configmod, ids, journal, model, schema, store, transaction, \
+    workflow, yamlio
+from ..errors import InvalidData, RuleViolation, UsageError
+from ..model import Case, Reporter
+from .inputs import clean_subject, clean_text
+from .session import Session
+
+
+def validator(session: Session, name: str) -> schema.Validator:
+    """The compiled validator of one of the repository's schemas."""
+    return schema.Validator(schema.load_schema(session.root / "schemas", name), session.state)
+
+
+def load_case(session: Session, case_id: str) -> tuple[str, Case]:
+    """A case from the working tree, checked: schema, then header == replay."""
+    path = store.find_case_file(session.root, case_id)
+    rel = path.relative_to(session.root).as_posix()
+    doc = yamlio.read_mapping(path, rel)
+    problems = validator(session, schema.CASE_SCHEMA).problems(doc, rel)
+    if not problems:
+        problems = schema.semantic_problems(doc, rel, path.stem,
+                                            (path.parent.parent.name, path.parent.name))
+    if problems:
+        more = f" (and {len(problems) - 1} more problems; run 'casectl validate {rel}')" \
+            if len(problems) > 1 else ""
+        raise InvalidData(rel, problems[0].message + more, field=problems[0].field)
+    return rel, doc
+
+
+def _events(session: Session, previous: Sequence[model.Event],
+            steps: Sequence[workflow.Step]) -> list[model.Event]:
+    """Stamp steps as events. Each is at least a millisecond after the one
+    before, so the order they were appended in is the order replay sees,
+    even with a clock that stands still (tests) or steps back (NTP)."""
+    actor, _ = session.actor()
+    moment = session.now()
+    last = max((datetime.fromisoformat(e["at"]) for e in previous), default=None)
+    events = []
+    for kind, data in steps:
+        if last is not None and moment <= last:
+            moment = (last + timedelta(milliseconds=1)).astimezone(moment.tzinfo)
+        events.append(model.make_event(ids.new_event_id(moment), clock.isoformat(moment), actor,
+                                       kind, data))
+        last = moment
+    return events
+
+
+def _commit_message(case: Case, action: str, agent: str, events: Sequence[model.Event]) -> str:
+    body = "\n\n".join(model.event_text(e) for e in events if e["kind"] != "created")
+    lines = body.splitlines()
+    if len(lines) > 20:
+        body = "\n".join(lines[:20] + ["[...]"])
+    return journal.message(f"{case['id']} {action}: {case['subject']}",
+                           [("Case", case["id"]), ("Action", action), ("Agent", agent)], body)
+
+
+def refuse_invalid(what: str, field_name: str, message: str) -> NoReturn:
+    """The last check before writing: whatever the command line let through,
+    no file that fails its schema is committed."""
+    if len(message) > 160:  # jsonschema quotes the whole offending value
+        message = message[:80] + " ... " + message[-60:]
+    raise UsageError(f"{what} would not be valid: {field_name}: {message}",
+                     "shorten or correct that value; nothing was written")
+
+
+def _save(session: Session, rel: str, case: Case, action: str,
+          events: Sequence[model.Event]) -> None:
+    """Check the new document against the schema, then write and commit it."""
+    problems = validator(session, schema.CASE_SCHEMA).problems(case, rel)
+    if problems:
+        refuse_invalid("the case", problems[0].field, problems[0].message)
+    agent, author = session.actor()
+    moment = datetime.fromisoformat(events[-1]["at"])
+    transaction.commit_files(session.root, {rel: yamlio.dump(case)},
+                             _commit_message(case, action, agent, events), author, moment)
+
+
+def change_case(session: Session, case_id: str, action: str,
+                decide: Callable[[Case], list[workflow.Step]]) -> Case:
+    """The shape of every action on an existing case."""
+    with store.locked(session.root):
+        transaction.recover(session.root)
+        rel, case = load_case(session, case_id)
+        steps = decide(model.header_of(case))
+        events = _events(session, case["log"], steps)
+        updated = model.with_header(case_id, case["log"] + events)
+        _save(session, rel, updated, action, events)
+    return updated
+
+
+def new_case(session: Session, *, subject: str, description: str | None = None,
+             type_: model.CaseType | None = None, category: str | None = None,
+             reporter: Reporter | None = None, priority: model.Priority | None = None,
+             team: str | None = None, assignee: str | None = None,
+             fields: Mapping[str, str] | None = None, notify: bool = False,
+             start: bool = False) -> Case:
+    """Register a case. Whoever registers it is responsible unless told otherwise."""
+    actor, _ = session.actor()
+    config = session.config
+    assignee = config.check_agent(assignee) if assignee else actor
+    team = config.check_team(team) if team else config.home_team(assignee)
+    data: dict[str, Any] = {
+        "subject": clean_subject(subject),
+        "description": clean_text(description, "the description"),
+        "type": (type_ or model.CaseType.INCIDENT).value,
+        "category": config.check_category(category) if category else None,
+        "priority": (priority or model.Priority.MEDIUM).value,
+        "team": team, "assignee": assignee,
+        "reporter": reporter.to_dict() if reporter else None,
+        "notify": notify, "fields": dict(fields or {}),
+    }
+    if notify and not (reporter and reporter.email):
+        raise RuleViolation("notify-needs-reporter-address",
+                            "--notify needs the reporter's e-mail address",
+                            "give it with --reporter \"Name <name@example.org>\"")
+    steps = workflow.create(data, start)
+    with store.locked(session.root):
+        transaction.recover(session.root)
+        case_id = _fresh_case_id(session)
+        events = _events(session, [], steps)
+        case = model.with_header(case_id, events)
+        _save(session, store.case_relpath(case_id), case, "new", events)
+    return case
+
+
+def _fresh_case_id(session: Session) -> str:
+    moment = session.now()
+    for _ in range(100):
+        case_id = ids.new_case_id(moment)
+        if not (session.root / store.case_relpath(case_id)).exists():
+            return case_id
+    raise RuleViolation("unique-case-id", "could not find a free case id", "try again")
+
+
+def assign(session: Session, case_id: str, to: str | None, team: str | None,
+           note: str | None) -> Case:
+    config = session.config
+    if not to and not team:
+        raise UsageError("say who gets the case", "use --to AGENT and/or --team TEAM")
+    agent = config.check_agent(to) if to else None
+    team_id = config.check_team(team) if team else None
+    text = clean_text(note, "the note")
+
+    def decide(case: Case) -> list[workflow.Step]:
+        target_team = team_id
+        if target_team is None and agent is not None:
+            # An agent from another team brings the case into their team.
+            moved = config.team_for(agent, case["team"])
+            target_team = moved if moved != case["team"] else None
+        return workflow.assign(case, agent, target_team, text)
+    return change_case(session, case_id, "assign", decide)
+
+
+def take(session: Session, case_id: str, note: str | None) -> Case:
+    actor, _ = session.actor()
+    text = clean_text(note, "the note")
+    config = session.config
+    return change_case(session, case_id, "take", lambda case: workflow.take(
+        case, actor, config.team_for(actor, case["team"]), text))
+
+
+def handover(session: Session, case_id: str, to: str, note: str | None) -> Case:
+    config = session.config
+    if config.agents or config.teams:
+        kind = config.is_agent_or_team(to)
+    else:
+        kind = "agent"
+        configmod.check_slug("agent", to)
+    text = clean_text(note, "the handover note")
+    if kind == "agent":
+        def decide(case: Case) -> list[workflow.Step]:
+            return workflow.handover(case, agent=to, team=None, note=text,
+                                     agent_team=config.team_for(to, case["team"]))
+    else:
+        def decide(case: Case) -> list[workflow.Step]:
+            return workflow.handover(case, agent=None, team=to, note=text,
+                                     receivers=config.team_members(to))
+    return change_case(session, case_id, "handover", decide)
+
+
+def log(session: Session, case_id: str, text: str | None, *, internal: bool = False,
+        email: bool = False) -> Case:
+    if internal and email:
+        raise UsageError("--internal and --email exclude each other",
+                         "an e-mail goes to the reporter; an internal note never does")
+    body = clean_text(text, "the log text", required=True)
+    action = "email" if email else "note" if internal else "log"
+    return change_case(session, case_id, action,
+                       lambda case: workflow.log_entry(case, body or "", internal=internal,
+                                                       email=email))
+
+
+def set_priority(session: Session, case_id: str, level: model.Priority,
+                 reason: str | None) -> Case:
+    text = clean_text(reason, "the reason")
+    return change_case(session, case_id, "priority",
+                       lambda case: workflow.set_priority(case, level.value, text))
+
+
+def change_status(session: Session, case_id: str, action: str, reason: str | None) -> Case:
+    """start or wait."""
+    text = clean_text(reason, "the reason")
+    return change_case(session, case_id, action,
+                       lambda case: workflow.change_status(case, action, text))
+
+
+def close(session: Session, case_id: str, solution: str | None, confirmed: bool) -> Case:
+    text = clean_text(solution, "the solution")
+    action = "close" if confirmed else "solve"
+    return change_case(session, case_id, action,
+                       lambda case: workflow.close(case, text, confirmed))
+
+
+def reject(session: Session, case_id: str, reason: str | None) -> Case:
+    text = clean_text(reason, "the reason")
+    return change_case(session, case_id, "reject", lambda case: workflow.reject(case, text))
+
+
+def reopen(session: Session, case_id: str, reason: str | None) -> Case:
+    text = clean_text(reason, "the reason")
+    return change_case(session, case_id, "reopen", lambda case: workflow.reopen(case, text))

@@ -1,0 +1,83 @@
+"""Reading cases: show, list, search and the history of one case."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .. import journal, model, yamlio
+from ..errors import InvalidData, UsageError
+from ..model import Case
+from .actions import load_case
+from .session import Session
+
+
+def show(session: Session, case_id: str) -> Case:
+    return load_case(session, case_id)[1]
+
+
+def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "open",
+               team: str | None = None, assignee: str | None = None,
+               priorities: Sequence[str] = (), types: Sequence[str] = (),
+               category: str | None = None, sort: str = "priority",
+               limit: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Cases matching the filters, from the query index, and any warnings."""
+    from .. import index  # sqlite3 is for reading; actions do not pay for its import
+
+    if assignee == "me":
+        assignee = session.actor()[0]
+    elif assignee is not None:
+        session.config.check_agent(assignee)  # a typo must not look like an empty queue
+    if team is not None:
+        session.config.check_team(team)
+    return index.query(session.root, statuses=statuses, scope=scope, team=team,
+                       assignee=assignee, priorities=priorities, types=types,
+                       category=category, sort=sort, limit=limit)
+
+
+def search(session: Session, text: str, limit: int | None = None
+           ) -> tuple[list[dict[str, Any]], list[str]]:
+    if not text.strip():
+        raise UsageError("nothing to search for", "give a word or two, e.g. casectl search DIPS")
+    from .. import index
+
+    return index.search(session.root, text, limit=limit)
+
+
+def history(session: Session, case_id: str) -> list[dict[str, Any]]:
+    """The case's timeline: each event with the commit that recorded it, and
+    commits that changed the file without adding an event (hand edits)."""
+    rel, case = load_case(session, case_id)
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for commit in journal.file_history(session.root, rel):
+        added = []
+        if commit.content is not None:
+            try:
+                doc = yamlio.load(commit.content.decode("utf-8"), rel)
+                added = [e for e in doc.get("log", []) if isinstance(e, dict)
+                         and e.get("id") not in seen]
+            except (InvalidData, UnicodeDecodeError, AttributeError):
+                added = []
+        trailer_action = _first(commit.trailers.get("Action"))
+        base = {"commit": commit.sha[:10], "author": commit.author,
+                "action": trailer_action or commit.subject}
+        if not added:
+            rows.append({**base, "at": commit.when.isoformat(), "event": None, "kind": None,
+                         "by": None, "text": "commit changed the file without adding an event"
+                         if commit.content is not None else "file deleted"})
+        for event in added:
+            seen.add(event["id"])
+            rows.append({**base, "at": event["at"], "event": event["id"], "kind": event["kind"],
+                         "by": event["by"], "text": model.describe_event(event)})
+    for event in case["log"]:
+        if event["id"] not in seen:
+            rows.append({"commit": None, "author": None, "action": "(not committed)",
+                         "at": event["at"], "event": event["id"], "kind": event["kind"],
+                         "by": event["by"], "text": model.describe_event(event)})
+    return rows
+
+
+def _first(value: Any) -> str | None:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value

@@ -1,0 +1,222 @@
+"""Commands that change cases: each turns its options into typed values,
+calls one application function and prints the case id (or the case)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import click
+
+from .. import model
+from ..app import actions
+from ..model import Case
+from . import options, parsing
+
+
+@click.command()
+@click.option("--subject", required=True, help="One line saying what is wrong or wanted.")
+@click.option("--description", metavar="TEXT|-", help="The details; - reads standard input.")
+@click.option("--type", "type_", type=options.TYPE, help="Case type (default: incident).")
+@click.option("--category", help="Category (one of casectl.yaml's, when it lists any).")
+@click.option("--reporter", metavar='"NAME <EMAIL>"', help="Who reported it.")
+@click.option("--phone", help="The reporter's phone number.")
+@click.option("--org", help="The reporter's organisation or municipality.")
+@click.option("--priority", type=options.PRIORITY, help="Priority (default: medium).")
+@click.option("--team", help="Team (default: the responsible agent's team).")
+@click.option("--assignee", metavar="AGENT", help="Responsible agent (default: you).")
+@click.option("--field", "fields", multiple=True, metavar="KEY=VALUE",
+              help="A desk-defined field such as epj=12345 (repeatable).")
+@click.option("--notify", is_flag=True, help="The reporter wants e-mail updates.")
+@click.option("--start", is_flag=True, help="Start work on it at once.")
+@options.change_output
+@click.pass_context
+def new(ctx: click.Context, subject: str, description: str | None, type_: str | None,
+        category: str | None, reporter: str | None, phone: str | None, org: str | None,
+        priority: str | None, team: str | None, assignee: str | None,
+        fields: Sequence[str], notify: bool, start: bool) -> Case:
+    """Register a case and print its id.
+
+    \b
+    Example:
+      casectl new --subject "DIPS Arena: ingen tilgang" --reporter "Ola Nordmann <ola@bergen.kommune.no>" \\
+          --phone "+47 912 34 567" --org "Bergen kommune" --field epj=EPJ-2231 --field kommune=Bergen
+    """
+    return actions.new_case(
+        options.session(ctx), subject=subject, description=options.text(description),
+        type_=model.CaseType(type_.lower()) if type_ else None, category=category,
+        reporter=parsing.reporter(reporter, phone, org),
+        priority=model.Priority(priority.lower()) if priority else None, team=team,
+        assignee=assignee, fields=parsing.fields(fields), notify=notify, start=start)
+
+
+@click.command()
+@options.case_id_argument
+@click.option("--to", "to", metavar="AGENT", help="The agent who becomes responsible.")
+@click.option("--team", metavar="TEAM", help="The team whose queue it goes to.")
+@click.option("--note", metavar="TEXT|-", help="Why (kept in the log).")
+@options.change_output
+@click.pass_context
+def assign(ctx: click.Context, case_id: str, to: str | None, team: str | None,
+           note: str | None) -> Case:
+    """Give a case to an agent and/or a team.
+
+    \b
+    Example:
+      casectl assign 06K3ZQ9TXM --to per --note "Per kjenner DIPS-oppsettet"
+    """
+    return actions.assign(options.session(ctx), options.case_id(case_id),
+        to, team, options.text(note))
+
+
+@click.command()
+@options.case_id_argument
+@click.option("--note", metavar="TEXT|-", help="A word on the takeover.")
+@options.change_output
+@click.pass_context
+def take(ctx: click.Context, case_id: str, note: str | None) -> Case:
+    """Take over a case yourself (the next shift's on-duty agent).
+
+    \b
+    Example:
+      casectl --as ingrid take 06K3ZQ9TXM
+    """
+    return actions.take(options.session(ctx), options.case_id(case_id), options.text(note))
+
+
+@click.command()
+@options.case_id_argument
+@click.option("--to", "to", required=True, metavar="AGENT|TEAM", help="Who gets it.")
+@click.option("--note", required=True, metavar="TEXT|-",
+              help="Who received it and why; for a team, name the person.")
+@options.change_output
+@click.pass_context
+def handover(ctx: click.Context, case_id: str, to: str, note: str | None) -> Case:
+    """Hand a case over in person to an agent or a team, with a note.
+
+    \b
+    Example:
+      casectl handover 06K3ZQ9TXM --to nettverk --note "Overdraget til Mette Jensen: switch i bygg 4"
+    """
+    return actions.handover(options.session(ctx), options.case_id(case_id), to, options.text(note))
+
+
+@click.command("log")
+@options.case_id_argument
+@click.argument("text", metavar="TEXT|-")
+@click.option("--internal", is_flag=True, help="An internal note, never shown to the reporter.")
+@click.option("--email", is_flag=True, help="An e-mail to the reporter (recorded; sending "
+              "comes with mail support).")
+@options.change_output
+@click.pass_context
+def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: bool) -> Case:
+    """Add a work log entry, an internal note or an e-mail entry.
+
+    Work log entries and e-mails are visible to the reporter; notes never are.
+
+    \b
+    Example:
+      casectl log 06K3ZQ9TXM "Tilgang gitt i DIPS, bedt bruker logge inn på nytt"
+      echo "Intern: sjekk AD-gruppen" | casectl log 06K3ZQ9TXM - --internal
+    """
+    return actions.log(options.session(ctx), options.case_id(case_id), options.text(text),
+                       internal=internal,
+                   email=email)
+
+
+@click.command()
+@options.case_id_argument
+@click.argument("level", type=options.PRIORITY, metavar="LEVEL")
+@click.option("--reason", metavar="TEXT|-", help="Why the priority changes.")
+@options.change_output
+@click.pass_context
+def priority(ctx: click.Context, case_id: str, level: str, reason: str | None) -> Case:
+    """Set a case's priority: critical, high, medium or low.
+
+    \b
+    Example:
+      casectl priority 06K3ZQ9TXM high --reason "Hele avdelingen rammet"
+    """
+    return actions.set_priority(options.session(ctx), options.case_id(case_id),
+                                 model.Priority(level.lower()), options.text(reason))
+
+
+@click.command()
+@options.case_id_argument
+@click.option("--note", "reason", metavar="TEXT|-", help="A word on it.")
+@options.change_output
+@click.pass_context
+def start(ctx: click.Context, case_id: str, reason: str | None) -> Case:
+    """Start work on a case (from new or waiting).
+
+    \b
+    Example:
+      casectl start 06K3ZQ9TXM
+    """
+    return actions.change_status(options.session(ctx), options.case_id(case_id),
+        "start", options.text(reason))
+
+
+@click.command()
+@options.case_id_argument
+@click.option("--reason", metavar="TEXT|-", help="What you are waiting for.")
+@options.change_output
+@click.pass_context
+def wait(ctx: click.Context, case_id: str, reason: str | None) -> Case:
+    """Mark a case as waiting for the reporter.
+
+    \b
+    Example:
+      casectl wait 06K3ZQ9TXM --reason "Motfråga: vilket personnummer gäller?"
+    """
+    return actions.change_status(options.session(ctx), options.case_id(case_id),
+        "wait", options.text(reason))
+
+
+@click.command()
+@options.case_id_argument
+@click.option("--solution", metavar="TEXT|-", help="What fixed it (required unless the case "
+              "is solved already and only --confirmed is given).")
+@click.option("--confirmed", is_flag=True, help="The reporter confirmed it works: close it. "
+              "Without this the case is solved, awaiting confirmation.")
+@options.change_output
+@click.pass_context
+def close(ctx: click.Context, case_id: str, solution: str | None, confirmed: bool) -> Case:
+    """Solve a case, or close it once the reporter confirms.
+
+    \b
+    Example:
+      casectl close 06K3ZQ9TXM --solution "Passord nullstilt, bruker logget inn" --confirmed
+    """
+    return actions.close(options.session(ctx), options.case_id(case_id),
+        options.text(solution), confirmed)
+
+
+@click.command()
+@options.case_id_argument
+@click.option("--reason", required=True, metavar="TEXT|-", help="Why (agreed with the "
+              "coordinator).")
+@options.change_output
+@click.pass_context
+def reject(ctx: click.Context, case_id: str, reason: str | None) -> Case:
+    """Reject a case, with the reason.
+
+    \b
+    Example:
+      casectl reject 06K3ZQ9TXM --reason "Afvist: hører under regionens leverandør"
+    """
+    return actions.reject(options.session(ctx), options.case_id(case_id), options.text(reason))
+
+
+@click.command()
+@options.case_id_argument
+@click.option("--reason", required=True, metavar="TEXT|-", help="Why it is open again.")
+@options.change_output
+@click.pass_context
+def reopen(ctx: click.Context, case_id: str, reason: str | None) -> Case:
+    """Reopen a solved, closed or rejected case.
+
+    \b
+    Example:
+      casectl reopen 06K3ZQ9TXM --reason "Feilen kom tilbake etter omstart"
+    """
+    return actions.reopen(options.session(ctx), options.case_id(case_id), options.text(reason))

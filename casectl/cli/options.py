@@ -1,0 +1,67 @@
+"""What the commands share: the session, reading `-` from standard input,
+the output options and the argument types."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable
+
+import click
+
+from .. import model, render
+from ..app import session as sessions
+from ..errors import UsageError
+
+PRIORITY = click.Choice(model.PRIORITIES, case_sensitive=False)
+STATUS = click.Choice(model.STATUSES, case_sensitive=False)
+TYPE = click.Choice(model.TYPES, case_sensitive=False)
+
+
+def session(ctx: click.Context) -> sessions.Session:
+    obj = ctx.find_root().obj
+    return sessions.open_session(obj["repo"], obj["as_agent"])
+
+
+def text(value: str | None) -> str | None:
+    """`-` reads the text from standard input."""
+    if value == "-":
+        try:
+            read = sys.stdin.read()
+            read.encode("utf-8")  # surrogate-escaped bytes read, but cannot be stored
+            return read
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            raise UsageError("standard input is not valid UTF-8 text",
+                             "convert it first, e.g. with iconv -f latin1 -t utf-8") from None
+    return value
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--format table|json|yaml|csv and --json, folded into one `fmt`."""
+    @click.option("--format", "fmt", type=click.Choice(render.FORMATS, case_sensitive=False),
+                  default="table", show_default=True, help="Output format.")
+    @click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, fmt: str, as_json: bool, **kwargs: Any) -> Any:
+        return func(*args, fmt="json" if as_json else fmt.lower(), **kwargs)
+    return wrapper
+
+
+def change_output(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A changing command prints the case id, or with --json the whole case."""
+    @click.option("--json", "as_json", is_flag=True, help="Print the whole case as JSON.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
+        case = func(*args, **kwargs)
+        click.echo(render.case(case, "json") if as_json else case["id"])
+    return wrapper
+
+
+def case_id_argument(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.argument("case_id", metavar="ID")(func)
+
+
+def case_id(value: str) -> str:
+    from ..store import parse_case_id
+
+    return parse_case_id(value)

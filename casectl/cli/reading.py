@@ -1,0 +1,151 @@
+"""Commands that read: show, list, history, search and validate."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+import click
+
+from .. import model, render
+from ..app import queries, validation
+from . import options
+
+
+@click.command()
+@options.case_id_argument
+@options.output_options
+@click.pass_context
+def show(ctx: click.Context, case_id: str, fmt: str) -> None:
+    """Show a case: its header and its log.
+
+    \b
+    Example:
+      casectl show 06K3ZQ9TXM --format yaml
+    """
+    click.echo(render.case(queries.show(options.session(ctx), options.case_id(case_id)), fmt))
+
+
+@click.command("list")
+@click.option("--status", "statuses", multiple=True, type=options.STATUS,
+              help="Only this status (repeatable); overrides --open/--closed/--all.")
+@click.option("--open", "scope", flag_value="open", default=True,
+              help="Open cases: new, started, waiting, solved (the default).")
+@click.option("--closed", "scope", flag_value="closed", help="Closed and rejected cases.")
+@click.option("--all", "scope", flag_value="all", help="Every case.")
+@click.option("--team", help="Only this team's cases.")
+@click.option("--assignee", metavar="AGENT|me", help="Only this agent's cases; me is you.")
+@click.option("--priority", "priorities", multiple=True, type=options.PRIORITY,
+              help="Only this priority (repeatable).")
+@click.option("--type", "types", multiple=True, type=options.TYPE,
+              help="Only this type (repeatable).")
+@click.option("--category", help="Only this category.")
+@click.option("--sort", type=click.Choice(model.SORT_FIELDS),
+              default="priority", show_default=True, help="Order of the list.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N cases.")
+@options.output_options
+@click.pass_context
+def list_(ctx: click.Context, statuses: Sequence[str], scope: str, team: str | None,
+          assignee: str | None, priorities: Sequence[str], types: Sequence[str],
+          category: str | None, sort: str, limit: int | None, fmt: str) -> None:
+    """List cases, open ones by default, most urgent first.
+
+    \b
+    Example:
+      casectl list --assignee me --priority critical --priority high
+    """
+    found, warnings = queries.list_cases(
+        options.session(ctx), statuses=[s.lower() for s in statuses], scope=scope, team=team,
+        assignee=assignee, priorities=[p.lower() for p in priorities],
+        types=[t.lower() for t in types], category=category, sort=sort, limit=limit)
+    for warning in warnings:
+        click.echo(f"casectl: warning: {warning}", err=True)
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS, model.LIST_TABLE_COLUMNS))
+
+
+HISTORY_FIELDS = ("at", "kind", "by", "text", "commit", "author", "action", "event")
+
+
+@click.command()
+@options.case_id_argument
+@options.output_options
+@click.pass_context
+def history(ctx: click.Context, case_id: str, fmt: str) -> None:
+    """A case's timeline: events and the commits that recorded them.
+
+    \b
+    Example:
+      casectl history 06K3ZQ9TXM --format csv
+    """
+    rows = queries.history(options.session(ctx), options.case_id(case_id))
+    click.echo(render.rows(rows, fmt, HISTORY_FIELDS,
+                           ("at", "by", "kind", "text", "commit", "action")))
+
+
+@click.command()
+@click.argument("text", metavar="TEXT|-")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N cases.")
+@options.output_options
+@click.pass_context
+def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
+    """Find cases by words, closed ones too.
+
+    Searches subject, description, reporter, fields, log and solution.
+
+    \b
+    Example:
+      casectl search "skrivar Solna"
+    """
+    found, warnings = queries.search(options.session(ctx), options.text(text) or "", limit)
+    for warning in warnings:
+        click.echo(f"casectl: warning: {warning}", err=True)
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("match",),
+                           ("id", "status", "priority", "subject", "match")))
+
+
+@click.command()
+@click.argument("paths", nargs=-1, metavar="[PATH ...]")
+@options.output_options
+@click.pass_context
+def validate(ctx: click.Context, paths: Sequence[str], fmt: str) -> None:
+    """Check case files against the schemas and the rules.
+
+    Default: the whole repository and casectl.yaml. Exit 4 if anything is
+    invalid.
+
+    \b
+    Example:
+      casectl validate
+      casectl validate cases/2026/11 --format json
+    """
+    obj = ctx.find_root().obj
+    bar = None
+    progress = None
+    if fmt == "table" and sys.stderr.isatty():
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            if total < 500:
+                return
+            if bar is None:
+                bar = click.progressbar(length=total, label="validating", file=sys.stderr)
+                bar.__enter__()
+            bar.update(done - bar.pos)
+    try:
+        report = validation.validate(obj["repo"], paths, progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if fmt in ("json", "yaml"):
+        click.echo(render.document(report.to_dict(), fmt))
+    elif fmt == "csv":
+        click.echo(render.rows([p.to_dict() for p in report.problems], "csv",
+                               ["file", "line", "field", "message"]))
+    else:
+        for problem in report.problems:
+            click.echo(str(problem))
+        summary = (f"{report.checked} file(s) checked: all valid" if report.valid else
+                   f"{report.checked} file(s) checked: {len(report.problems)} problem(s) in "
+                   f"{report.invalid_files} file(s)")
+        click.echo(summary, err=not report.valid)
+    if not report.valid:
+        ctx.exit(4)
