@@ -119,8 +119,7 @@ def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: boo
       echo "Intern: sjekk AD-gruppen" | casectl log 06K3ZQ9TXM - --internal
     """
     return actions.log(options.session(ctx), options.case_id(case_id), options.text(text),
-                       internal=internal,
-                   email=email)
+                       internal=internal, email=email)
 
 
 @click.command()
