@@ -44,7 +44,7 @@ What it does:
    Hand-written analysis kept in ``benchmarks/analysis-<N>.md`` is copied into
    the results file.
 
-Standard library only, plus casectl itself. Started with another python it
+Standard library only, plus casectl and tools/deskdata. Started with another python it
 re-executes itself with the project's virtualenv (.venv), so the case files
 are built by the same casectl and PyYAML that the timed commands run.
 """
