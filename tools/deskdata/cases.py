@@ -29,7 +29,7 @@ OPEN_MIX: Final = [("new", 25), ("started", 40), ("waiting", 20), ("solved", 15)
 STATUSES: Final = ("new", "started", "waiting", "solved", "closed", "rejected")
 SPAN_DAYS: Final = 730  # cases are created over the last two years
 # How many events a case has, from 3 to 10, and how often.
-EVENT_COUNTS: Final = [(n, w) for n, w in zip(range(3, 11), [10, 20, 20, 16, 12, 9, 7, 6])]
+EVENT_COUNTS: Final = list(zip(range(3, 11), [10, 20, 20, 16, 12, 9, 7, 6]))
 
 
 @dataclass(frozen=True)
