@@ -9,12 +9,13 @@ an end-to-end smoke test of the command line.
 
     python tools/make_examples.py [--out DIR] [--keep]
 
-The desk is a fictional Nordic shared service desk for healthcare IT that
-takes cases from Norwegian municipalities and hospitals, Swedish 1177
-e-tjänster and Danish regions, so the texts are in all three languages.
-Organisations' mail domains end in .example so no real mailbox is named.
+The desk (teams, agents) is tools/deskdata's, shared with the benchmark: a
+fictional Nordic shared service desk for healthcare IT that takes cases from
+Norwegian municipalities and hospitals, Swedish 1177 e-tjänster and Danish
+regions, so the texts are in all three languages. The scenes below are this
+script's own, written by hand to show every type, priority, status and action.
 
-Standard library only; Python 3.11.
+Standard library and tools/deskdata only; Python 3.11.
 """
 
 from __future__ import annotations
@@ -32,13 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
-from zoneinfo import ZoneInfo
 
-DESK_NAME: Final = "Nordisk helse-IKT servicedesk"
-DESK_TZ_NAME: Final = "Europe/Oslo"
-# Oslo, Stockholm and Copenhagen share CET/CEST, so one zone gives correct
-# offsets (including the March and October DST switches) for all three.
-DESK_TZ: Final = ZoneInfo(DESK_TZ_NAME)
+from deskdata.cases import Draft, Reporter
+from deskdata.desk import ADMIN, DESK_TZ, setup_commands
 
 DEFAULT_OUT: Final = Path(__file__).resolve().parent.parent / "cases"
 
@@ -218,26 +215,13 @@ def new_case(
 ) -> CaseScript:
     """Script a `casectl new`; the description goes in on stdin (`--description -`)
     because the realistic ones are multi-line."""
-    args: list[Arg] = ["new", "--subject", subject, "--description", "-",
-                       "--type", type, "--priority", priority, "--team", team]
-    if category:
-        args += ["--category", category]
-    if reporter:
-        args += ["--reporter", reporter]
-    if phone:
-        args += ["--phone", phone]
-    if org:
-        args += ["--org", org]
-    if assignee:
-        args += ["--assignee", assignee]
-    for name, value in (fields or {}).items():
-        args += ["--field", f"{name}={value}"]
-    if notify:
-        args.append("--notify")
-    if start:
-        args.append("--start")
+    draft = Draft(subject=subject, description=description.strip(), type=type,
+                  priority=priority, team=team, category=category,
+                  reporter=Reporter.parse(reporter, phone, org) if reporter else None,
+                  assignee=assignee, fields=dict(fields or {}), notify=notify, start=start)
     case = CaseScript(key, expect)
-    case.steps.append(Step(at(when), by, tuple(args), stdin=description.strip() + "\n"))
+    case.steps.append(Step(at(when), by, tuple(draft.new_args(description_on_stdin=True)),
+                           stdin=draft.description + "\n"))
     return case
 
 
@@ -247,63 +231,13 @@ def new_case(
 
 SETUP_TIME: Final = "2026-01-05 08:00"
 
-TEAMS: Final = [
-    ("servicedesk", "Servicedesk", "servicedesk@helseikt.example"),
-    ("k-ikt", "Kommune-IKT", "k-ikt@helseikt.example"),
-    ("e-helse", "E-helse", "e-helse@helseikt.example"),
-    ("nettverk", "Nettverk", "nettverk@helseikt.example"),
-    ("klinisk-app", "Kliniske applikasjoner", "klinisk-app@helseikt.example"),
-    ("server", "Servergruppen", "server@helseikt.example"),
-]
-
-
-@dataclass(frozen=True)
-class Agent:
-    id: str
-    name: str
-    email: str
-    teams: tuple[str, ...]
-    roles: tuple[str, ...]
-
-
-AGENTS: Final = [
-    # The desk lead comes first: once one agent is listed, only listed agents
-    # may act, so the admin who adds the others must already be there.
-    Agent("ingrid", "Ingrid Sæther", "ingrid.saether@helseikt.example",
-          ("servicedesk",), ("receiver", "handler", "admin")),
-    # K-IKT first: an agent's first team is their home team, and `take` moves
-    # a case into the taker's home team, so the night case below stays in K-IKT.
-    Agent("bjorn", "Bjørn Åsheim", "bjorn.asheim@helseikt.example",
-          ("k-ikt", "servicedesk"), ("handler",)),
-    Agent("sigrid", "Sigrid Løvland", "sigrid.lovland@helseikt.example",
-          ("e-helse", "klinisk-app"), ("handler",)),
-    Agent("havard", "Håvard Østby", "havard.ostby@helseikt.example",
-          ("nettverk", "server"), ("handler",)),
-    Agent("lars", "Lars Öhman", "lars.ohman@helseikt.example",
-          ("e-helse",), ("receiver", "handler", "permission-admin")),
-    Agent("mette", "Mette Kjærgaard", "mette.kjaergaard@helseikt.example",
-          ("nettverk", "servicedesk"), ("handler", "auditor")),
-    Agent("soren", "Søren Bæk", "soren.baek@helseikt.example",
-          ("server",), ("handler", "admin")),
-]
-ADMIN: Final = AGENTS[0].id
-
 
 def setup_desk(cli: Casectl) -> None:
+    """`casectl init` and the shared desk's teams and agents, a minute apart."""
     moment = at(SETUP_TIME)
-    cli.run(["init", str(cli.repo), "--desk", DESK_NAME, "--timezone", DESK_TZ_NAME],
-            at=moment, agent=None, with_repo=False)
-    for team, name, email in TEAMS:
+    for args in setup_commands(str(cli.repo)):
+        cli.run(args, at=moment, agent=None, with_repo=False)
         moment += mins(1)
-        cli.run(["team", "add", team, "--name", name, "--email", email], at=moment, agent=ADMIN)
-    for agent in AGENTS:
-        moment += mins(1)
-        args = ["agent", "add", agent.id, "--name", agent.name, "--email", agent.email]
-        for team in agent.teams:
-            args += ["--team", team]
-        for role in agent.roles:
-            args += ["--role", role]
-        cli.run(args, at=moment, agent=ADMIN)
 
 
 # --------------------------------------------------------------------------
