@@ -180,3 +180,22 @@ def test_legacy_case_ids_keep_working(legacy, monkeypatch):
     earlier = new_case(desk, subject="Tidlegare sak")
     assert list_ids(desk, "--all", "--sort", "created") == [earlier, case_id]
 
+
+# ---------------------------------------------------------------- sorting by instant
+
+def test_list_sorts_by_instant_across_the_october_clock_change(desk, monkeypatch):
+    """Europe/Oslo leaves summer time at 03:00+02:00 = 02:00+01:00 on
+    2026-10-25: the hour 02:00-03:00 comes twice, and the text of a later
+    time can sort before an earlier one."""
+    made = {}
+    for name, now in (("a", "2026-10-25T02:30:00+02:00"), ("b", "2026-10-25T02:40:00+02:00"),
+                      ("c", "2026-10-25T02:20:00+01:00")):
+        monkeypatch.setenv("CASECTL_NOW", now)
+        made[name] = new_case(desk, subject=f"Sak {name}")
+        assert load_case(desk, made[name])["created"] == now  # the desk's zone: Oslo
+    monkeypatch.setenv("CASECTL_NOW", "2026-10-25T02:50:00+01:00")
+    assert act(desk, "log", made["a"], "Sist endra").exit_code == 0
+    a, b, c = made["a"], made["b"], made["c"]
+    assert list_ids(desk, "--all", "--sort", "created") == [a, b, c]
+    assert list_ids(desk, "--all", "--sort", "updated") == [a, c, b]
+    assert list_ids(desk) == [a, b, c]  # open cases, by priority then creation
