@@ -39,7 +39,12 @@ def now(tz: tzinfo | None = None) -> datetime:
         if moment.tzinfo is None:
             raise UsageError(f"CASECTL_NOW={fixed!r} has no UTC offset",
                              "write it like 2026-11-22T09:30:00+01:00")
-        return moment.astimezone(tz) if tz else moment
+        try:
+            return moment.astimezone(tz) if tz else moment
+        except OverflowError:  # year 1 or 9999 shifted out of what datetime holds
+            from .ids import range_error
+
+            raise range_error(fixed) from None
     return datetime.now(tz or timezone.utc)
 
 

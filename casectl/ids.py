@@ -3,8 +3,17 @@
 An id is a time prefix followed by random characters, written in Crockford's
 base 32: no I, L, O or U, so it reads unambiguously over the phone, and input
 is case-insensitive with I/L read as 1 and O as 0. The fixed-width time
-prefix makes ids sort by creation time; the random tail keeps clones that
-create cases in the same second apart without any coordination.
+prefix makes ids of one form sort by creation time; the random tail keeps
+clones that create cases in the same second apart without any coordination.
+
+Two forms exist. Ids are issued in the current form: a case id is 7
+characters of seconds since 1990-01-01 UTC and 4 random ones (11 in all),
+an event id 9 characters of milliseconds since 1990 and 4 random ones (13).
+Cases migrated from older systems carry creation times from the 1990s, and a
+desk runs for decades, so the epoch lies before any case and the width
+reaches far beyond any desk. The legacy form (10 / 12 characters, counted
+from 2020) could say neither; ids issued in it stay valid for ever and are
+told apart by their length.
 """
 
 from __future__ import annotations
@@ -13,16 +22,32 @@ import os
 import re
 from datetime import datetime, timezone
 
+from .errors import UsageError
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
-CASE_TIME_CHARS = 6   # seconds since EPOCH: lasts until 2054
+EPOCH = datetime(1990, 1, 1, tzinfo=timezone.utc)
+CASE_TIME_CHARS = 7   # seconds since EPOCH: 32**7 s reach the year 3078
 CASE_RANDOM_CHARS = 4  # 20 bits: a same-second collision between clones is one in a million
 CASE_ID_LENGTH = CASE_TIME_CHARS + CASE_RANDOM_CHARS
-EVENT_TIME_CHARS = 8  # milliseconds since EPOCH
+EVENT_TIME_CHARS = 9  # milliseconds since EPOCH: 32**9 ms reach the year 3105
 EVENT_RANDOM_CHARS = 4
+EVENT_ID_LENGTH = EVENT_TIME_CHARS + EVENT_RANDOM_CHARS
 
-CASE_ID_PATTERN = f"^[{ALPHABET}]{{{CASE_ID_LENGTH}}}$"
-EVENT_ID_PATTERN = f"^[{ALPHABET}]{{{EVENT_TIME_CHARS + EVENT_RANDOM_CHARS}}}$"
+# The moments ids can be issued for: [FIRST_MOMENT, END_MOMENT). A round
+# range inside what both widths can hold, stated in messages and the README.
+FIRST_MOMENT = EPOCH
+END_MOMENT = datetime(3000, 1, 1, tzinfo=timezone.utc)
+RANGE_TEXT = "1990-01-01 to 2999-12-31 (UTC)"
+
+# The legacy form, still read: 6 + 4 characters of a case id and 8 + 4 of an
+# event id, counted from 2020.
+LEGACY_EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
+LEGACY_CASE_TIME_CHARS = 6
+LEGACY_CASE_ID_LENGTH = LEGACY_CASE_TIME_CHARS + CASE_RANDOM_CHARS
+LEGACY_EVENT_ID_LENGTH = 8 + EVENT_RANDOM_CHARS
+
+CASE_ID_PATTERN = f"^[{ALPHABET}]{{{LEGACY_CASE_ID_LENGTH},{CASE_ID_LENGTH}}}$"
+EVENT_ID_PATTERN = f"^[{ALPHABET}]{{{LEGACY_EVENT_ID_LENGTH},{EVENT_ID_LENGTH}}}$"
 _CASE_ID_RE = re.compile(CASE_ID_PATTERN)
 _DECODE = {c: i for i, c in enumerate(ALPHABET)}
 # Crockford's reading of the characters people confuse.
@@ -34,9 +59,16 @@ def _encode(number: int, width: int) -> str:
     for _ in range(width):
         number, digit = divmod(number, 32)
         chars.append(ALPHABET[digit])
-    if number:
+    if number:  # unreachable inside the range: check_moment refuses first
         raise ValueError("number too large for the id width")
     return "".join(reversed(chars))
+
+
+def _decode(text: str) -> int:
+    number = 0
+    for char in text:
+        number = number * 32 + _DECODE[char]
+    return number
 
 
 def _random(width: int) -> str:
@@ -49,11 +81,32 @@ def _since_epoch(moment: datetime) -> float:
     return (moment - EPOCH).total_seconds()
 
 
+def range_error(fixed: str | None, moment: datetime | None = None) -> UsageError:
+    """The error for a time no id can be issued for. Time comes from one
+    place (clock.now), so it is CASECTL_NOW when that is set, else a system
+    clock that is far off."""
+    if fixed:
+        return UsageError(f"CASECTL_NOW={fixed} is outside the range ids can be issued for: "
+                          f"{RANGE_TEXT}", "set CASECTL_NOW to a time in that range, "
+                          "like 2026-11-22T09:30:00+01:00, or unset it")
+    shown = moment.isoformat() if moment else "the current time"
+    return UsageError(f"the system clock says {shown}, outside the range ids can be issued "
+                      f"for: {RANGE_TEXT}", "set the system clock right")
+
+
+def check_moment(moment: datetime) -> None:
+    """Refuse, as a usage error, a time no id can be issued for."""
+    if not FIRST_MOMENT <= moment < END_MOMENT:
+        raise range_error(os.environ.get("CASECTL_NOW"), moment)
+
+
 def new_case_id(moment: datetime) -> str:
+    check_moment(moment)
     return _encode(int(_since_epoch(moment)), CASE_TIME_CHARS) + _random(CASE_RANDOM_CHARS)
 
 
 def new_event_id(moment: datetime) -> str:
+    check_moment(moment)
     millis = int(round(_since_epoch(moment) * 1000))
     return _encode(millis, EVENT_TIME_CHARS) + _random(EVENT_RANDOM_CHARS)
 
@@ -65,12 +118,16 @@ def normalize_case_id(text: str) -> str | None:
 
 
 def is_case_id(text: str) -> bool:
+    """Either form: 11 characters, or the legacy 10."""
     return bool(_CASE_ID_RE.match(text))
 
 
 def case_id_time(case_id: str) -> datetime:
-    """When the case was created, to the second, in UTC."""
-    seconds = 0
-    for char in case_id[:CASE_TIME_CHARS]:
-        seconds = seconds * 32 + _DECODE[char]
-    return datetime.fromtimestamp(EPOCH.timestamp() + seconds, tz=timezone.utc)
+    """When the case was created, to the second, in UTC. The length says the
+    form: the legacy 10 characters count from 2020."""
+    if len(case_id) == LEGACY_CASE_ID_LENGTH:
+        epoch, width = LEGACY_EPOCH, LEGACY_CASE_TIME_CHARS
+    else:
+        epoch, width = EPOCH, CASE_TIME_CHARS
+    return datetime.fromtimestamp(epoch.timestamp() + _decode(case_id[:width]),
+                                  tz=timezone.utc)

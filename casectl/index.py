@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -20,14 +21,17 @@ from . import journal, model, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"  # 4: created_ts/updated_ts, sorts by instant
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
+# Times sort on the *_ts columns (the instant in milliseconds since 1970
+# UTC), never on the stored text: its offset follows the desk's daylight
+# saving time, so 02:30+02:00 comes before 02:10+01:00 in October.
 SORTS = {
-    "priority": "priority_rank, created",
-    "created": "created",
-    "updated": "updated DESC",
+    "priority": "priority_rank, created_ts",
+    "created": "created_ts",
+    "updated": "updated_ts DESC",
     "id": "id",
     "status": "status, priority_rank",
     "team": "team, priority_rank",
@@ -41,10 +45,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, path TEXT NOT NULL UNIQUE, status TEXT, priority TEXT, priority_rank INTEGER,
     type TEXT, category TEXT, team TEXT, assignee TEXT, subject TEXT, reporter TEXT,
-    created TEXT, updated TEXT, is_open INTEGER);
+    created TEXT, updated TEXT, created_ts INTEGER, updated_ts INTEGER, is_open INTEGER);
 CREATE TABLE IF NOT EXISTS unreadable (path TEXT PRIMARY KEY, problem TEXT);
 CREATE INDEX IF NOT EXISTS cases_id ON cases (id);
-CREATE INDEX IF NOT EXISTS cases_open ON cases (is_open, priority_rank, created, id);
+CREATE INDEX IF NOT EXISTS cases_open ON cases (is_open, priority_rank, created_ts, id);
 CREATE INDEX IF NOT EXISTS cases_status ON cases (status);
 CREATE INDEX IF NOT EXISTS cases_team ON cases (team, is_open);
 CREATE INDEX IF NOT EXISTS cases_assignee ON cases (assignee, is_open);
@@ -101,6 +105,7 @@ def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, st
            PRIORITY_RANK.get(doc["priority"], 9), doc["type"], doc.get("category"),
            doc.get("team"), doc.get("assignee"), doc["subject"],
            reporter.get("name") or reporter.get("email"), doc["created"], doc["updated"],
+           _instant(doc["created"]), _instant(doc["updated"]),
            1 if doc["status"] in model.OPEN_STATUSES else 0)
     body = [doc.get("description") or "", doc.get("solution") or "", doc.get("rejection") or ""]
     body.extend(model.event_text(event) for event in doc.get("log") or []
@@ -109,6 +114,18 @@ def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, st
     fields = " ".join(str(v) for v in (doc.get("fields") or {}).values())
     return row, (doc["subject"], "\n".join(
         [reporter_text, fields, *(part for part in body if part)]))
+
+
+def _instant(text: str) -> int | None:
+    """Milliseconds since 1970 UTC of a stored time, for sorting; None (sorted
+    first) for text that is no time, which 'casectl validate' reports."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:  # the schema requires an offset; read a bare time as UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return round(moment.timestamp() * 1000)
 
 
 def _parse(path: str, blob: bytes) -> dict[str, Any]:
@@ -162,7 +179,8 @@ def _apply(conn: sqlite3.Connection, root: Path, rev: str, paths: Sequence[str])
 
 
 _ROW_COLUMNS = ("id", "path", "status", "priority", "priority_rank", "type", "category", "team",
-                "assignee", "subject", "reporter", "created", "updated", "is_open")  # as _row
+                "assignee", "subject", "reporter", "created", "updated", "created_ts",
+                "updated_ts", "is_open")  # as _row
 _INSERT_CASE = (f"INSERT INTO cases ({', '.join(_ROW_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_ROW_COLUMNS))})")
 
@@ -317,7 +335,7 @@ def search(root: Path, text: str, limit: int | None = None
     sql = (f"SELECT {', '.join('c.' + c for c in COLUMNS)}, "
            "snippet(texts, -1, '[', ']', '...', 12) AS match "
            "FROM texts JOIN cases c ON c.rowid = texts.rowid WHERE texts MATCH ? "
-           "ORDER BY bm25(texts), c.created DESC")
+           "ORDER BY bm25(texts), c.created_ts DESC")
     args: list[Any] = [_fts_query(text)]
     if limit is not None:
         sql += " LIMIT ?"

@@ -331,6 +331,16 @@ def message(subject: str, trailers: Sequence[tuple[str, str]], body: str = "") -
     return "\n\n".join(parts) + "\n"
 
 
+def git_date(when: datetime) -> str:
+    """``when`` in git's internal date form, "@<unix seconds> <+hhmm>": git
+    reads ISO 8601 only for the years 1970-2099, and a desk's cases are
+    dated up to 2999 (see ids.py)."""
+    offset = int(when.utcoffset().total_seconds()) // 60  # type: ignore[union-attr]
+    sign = "-" if offset < 0 else "+"
+    hours, minutes = divmod(abs(offset), 60)
+    return f"@{int(when.timestamp())} {sign}{hours:02d}{minutes:02d}"
+
+
 @dataclass
 class _Entry:
     mode: str
@@ -594,7 +604,7 @@ def commit(root: Path, base: Base, paths: Sequence[str], text: str, author: Auth
     shas = git(root, "hash-object", "-w", "--", *present).split() if present else []
     blobs: dict[str, str | None] = {path: None for path in paths}
     blobs.update(zip(present, shas))
-    stamp = when.isoformat()
+    stamp = git_date(when)
     env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
            "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": author.name,
            "GIT_COMMITTER_EMAIL": author.email, "GIT_COMMITTER_DATE": stamp}

@@ -58,7 +58,8 @@ def parse_case_id(text: str) -> str:
     case_id = ids.normalize_case_id(text)
     if case_id is None:
         raise UsageError(f"{text!r} is not a case id",
-                         f"a case id is {ids.CASE_ID_LENGTH} letters and digits, like 06K3ZQ9TXM "
+                         f"a case id is {ids.CASE_ID_LENGTH} letters and digits, like 12P864R5J5S, "
+                         f"or {ids.LEGACY_CASE_ID_LENGTH} in older cases, like 5NM5VM6NV5 "
                          "('casectl list' shows them)")
     return case_id
 

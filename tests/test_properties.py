@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from casectl import ids, model, yamlio
+from casectl.errors import UsageError
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -81,7 +82,9 @@ def event_data(draw: st.DrawFn, kind: str) -> dict:
 
 
 LATER_KINDS = [kind for kind in model.EVENT_KINDS if kind != "created"]
-event_ids = st.text(alphabet=ids.ALPHABET, min_size=12, max_size=12)
+# Both forms: 13 characters, and the legacy 12 of events logged before 1990 became the epoch.
+event_ids = st.one_of(st.text(alphabet=ids.ALPHABET, min_size=13, max_size=13),
+                      st.text(alphabet=ids.ALPHABET, min_size=12, max_size=12))
 
 
 @st.composite
@@ -238,9 +241,18 @@ def test_merge_keeps_events_with_the_same_instant_in_id_order():
 
 # ------------------------------------------------------------------ ids
 
-moments = st.integers(min_value=0, max_value=int(30 * 365.25 * 86400 * 1000)).map(
-    lambda ms: ids.EPOCH + timedelta(milliseconds=ms))
+SPAN_MS = int((ids.END_MOMENT - ids.FIRST_MOMENT).total_seconds() * 1000)
+# Any moment ids can be issued for, 1990 to 2999, with the ends drawn often.
+moments = st.one_of(st.integers(min_value=0, max_value=SPAN_MS - 1),
+                    st.sampled_from([0, 999, SPAN_MS - 1000, SPAN_MS - 1])).map(
+    lambda ms: ids.FIRST_MOMENT + timedelta(milliseconds=ms))
 zones = st.sampled_from([timezone(o) for o in OFFSETS])
+
+
+def _event_id_time(event_id: str) -> datetime:
+    """What the time prefix of a new-form event id says, to the millisecond."""
+    assert len(event_id) == ids.EVENT_ID_LENGTH
+    return ids.EPOCH + timedelta(milliseconds=ids._decode(event_id[:ids.EVENT_TIME_CHARS]))
 
 
 @SETTINGS
@@ -249,7 +261,7 @@ def test_case_ids_sort_by_creation_time(t1, t2, z1, z2):
     a = ids.new_case_id(t1.astimezone(z1))
     b = ids.new_case_id(t2.astimezone(z2))
     assert ids.is_case_id(a) and ids.is_case_id(b)
-    assert len(a) == ids.CASE_ID_LENGTH
+    assert len(a) == len(b) == ids.CASE_ID_LENGTH == 11
     s1, s2 = int(ids._since_epoch(t1)), int(ids._since_epoch(t2))
     if s1 < s2:
         assert a < b
@@ -258,21 +270,70 @@ def test_case_ids_sort_by_creation_time(t1, t2, z1, z2):
     else:
         assert a[:ids.CASE_TIME_CHARS] == b[:ids.CASE_TIME_CHARS]
     assert ids.case_id_time(a) == t1.replace(microsecond=0)
+    assert ids.case_id_time(b) == t2.replace(microsecond=0)
 
 
 @SETTINGS
-@given(moments, moments)
-def test_event_ids_sort_by_time_to_the_millisecond(t1, t2):
-    a, b = ids.new_event_id(t1), ids.new_event_id(t2)
-    assert len(a) == 12 and set(a) <= set(ids.ALPHABET)
+@given(moments, moments, zones)
+def test_event_ids_sort_by_time_to_the_millisecond(t1, t2, zone):
+    a, b = ids.new_event_id(t1.astimezone(zone)), ids.new_event_id(t2)
+    assert len(a) == len(b) == ids.EVENT_ID_LENGTH == 13 and set(a) <= set(ids.ALPHABET)
+    assert _event_id_time(a) == t1 and _event_id_time(b) == t2
     if t1 < t2:
         assert a < b
     elif t1 > t2:
         assert a > b
 
 
+def _legacy_case_id_time(case_id: str) -> datetime:
+    """case_id_time as it was when ids were 10 characters, kept verbatim: the
+    reference the legacy ids must keep decoding to."""
+    epoch = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    decode = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
+    seconds = 0
+    for char in case_id[:6]:
+        seconds = seconds * 32 + decode[char]
+    return datetime.fromtimestamp(epoch.timestamp() + seconds, tz=timezone.utc)
+
+
 @SETTINGS
-@given(st.text(alphabet=ids.ALPHABET, min_size=10, max_size=10), st.data())
+@given(st.text(alphabet=ids.ALPHABET, min_size=10, max_size=10))
+def test_legacy_case_ids_keep_their_time(case_id):
+    assert ids.is_case_id(case_id)
+    assert ids.normalize_case_id(case_id.lower()) == case_id
+    assert ids.case_id_time(case_id) == _legacy_case_id_time(case_id)
+
+
+def test_legacy_case_id_examples():
+    # Issued by the 10-character form: times and month folders as they always were.
+    assert ids.case_id_time("06K3ZQ9TXM") == datetime(2020, 3, 21, 1, 42, 15, tzinfo=timezone.utc)
+    assert ids.case_id_time("5NM5VM6NV5") == datetime(2026, 1, 13, 7, 47, tzinfo=timezone.utc)
+    assert ids.case_id_time("0000000000") == datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+
+outside = st.one_of(
+    st.datetimes(max_value=ids.FIRST_MOMENT.replace(tzinfo=None) - timedelta(microseconds=1)),
+    st.datetimes(min_value=ids.END_MOMENT.replace(tzinfo=None)),
+    st.sampled_from([ids.FIRST_MOMENT.replace(tzinfo=None) - timedelta(microseconds=1),
+                     ids.END_MOMENT.replace(tzinfo=None)]),
+).map(lambda naive: naive.replace(tzinfo=timezone.utc))
+
+
+@SETTINGS
+@given(outside)
+def test_no_id_for_a_time_outside_the_range(moment):
+    for issue in (ids.new_case_id, ids.new_event_id):
+        try:
+            issue(moment)
+        except UsageError as exc:
+            assert exc.exit_code == 2 and ids.RANGE_TEXT in exc.message
+        else:
+            raise AssertionError(f"an id for {moment}")
+
+
+@SETTINGS
+@given(st.one_of(st.text(alphabet=ids.ALPHABET, min_size=11, max_size=11),
+                 st.text(alphabet=ids.ALPHABET, min_size=10, max_size=10)), st.data())
 def test_typed_case_ids_are_normalised(case_id, data):
     typed = []
     for char in case_id:
@@ -296,11 +357,15 @@ def test_normalize_case_id_examples():
     assert ids.normalize_case_id("O6K3ZQ9TXM") == "06K3ZQ9TXM"
     assert ids.normalize_case_id("06K3ZQ9TXl") == "06K3ZQ9TX1"
     assert ids.normalize_case_id("06K3ZQ9TXI") == "06K3ZQ9TX1"
+    assert ids.normalize_case_id("12p864r5j5s") == "12P864R5J5S"
+    assert ids.normalize_case_id("12P8-64R-5J5S") == "12P864R5J5S"
+    assert ids.normalize_case_id("I2P864R5J5S") == "12P864R5J5S"
     # Not ids: U is not in the alphabet, wrong length, paths.
     assert ids.normalize_case_id("06K3ZQ9TXU") is None
     assert ids.normalize_case_id("06K3ZQ9TX") is None
-    assert ids.normalize_case_id("06K3ZQ9TXMM") is None
+    assert ids.normalize_case_id("12P864R5J5SS") is None
     assert ids.normalize_case_id("../etc/pas") is None
+    assert ids.normalize_case_id("../etc/pass") is None
 
 
 # ------------------------------------------------------------------ YAML round trip
