@@ -6,21 +6,23 @@ is case-insensitive with I/L read as 1 and O as 0. The fixed-width time
 prefix makes ids of one form sort by creation time; the random tail keeps
 clones that create cases in the same second apart without any coordination.
 
-Two forms exist. Ids are issued in the current form: a case id is 7
-characters of seconds since 1990-01-01 UTC and 4 random ones (11 in all),
-an event id 9 characters of milliseconds since 1990 and 4 random ones (13).
-Cases migrated from older systems carry creation times from the 1990s, and a
-desk runs for decades, so the epoch lies before any case and the width
-reaches far beyond any desk. The legacy form (10 / 12 characters, counted
-from 2020) could say neither; ids issued in it stay valid for ever and are
-told apart by their length.
+Two forms exist, told apart by their length. The short form (10 / 12
+characters) counts seconds / milliseconds from 2020-01-01 UTC in 6 / 8
+characters, which lasts until January 2054; it is the form issued for
+every time in that span, so ids stay short enough to read over the phone
+and every desk made before the long form existed (whose schemas/ know only
+the short form) keeps working unchanged. The long form (11 / 13
+characters) counts from 1990-01-01 UTC in 7 / 9 characters, for the times
+the short one cannot hold: cases migrated from older systems carry
+creation times from the 1990s, and a desk runs for decades. Ids of one
+form sort by creation time; the query index sorts by the times themselves.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from .errors import UsageError
 
@@ -39,12 +41,16 @@ FIRST_MOMENT = EPOCH
 END_MOMENT = datetime(3000, 1, 1, tzinfo=timezone.utc)
 RANGE_TEXT = "1990-01-01 to 2999-12-31 (UTC)"
 
-# The legacy form, still read: 6 + 4 characters of a case id and 8 + 4 of an
-# event id, counted from 2020.
+# The short form: 6 + 4 characters of a case id and 8 + 4 of an event id,
+# counted from 2020.
 LEGACY_EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
 LEGACY_CASE_TIME_CHARS = 6
 LEGACY_CASE_ID_LENGTH = LEGACY_CASE_TIME_CHARS + CASE_RANDOM_CHARS
-LEGACY_EVENT_ID_LENGTH = 8 + EVENT_RANDOM_CHARS
+LEGACY_EVENT_TIME_CHARS = 8
+LEGACY_EVENT_ID_LENGTH = LEGACY_EVENT_TIME_CHARS + EVENT_RANDOM_CHARS
+# The short form is issued up to the moment its width runs out.
+LEGACY_CASE_END = LEGACY_EPOCH + timedelta(seconds=32 ** LEGACY_CASE_TIME_CHARS)
+LEGACY_EVENT_END = LEGACY_EPOCH + timedelta(milliseconds=32 ** LEGACY_EVENT_TIME_CHARS)
 
 CASE_ID_PATTERN = f"^[{ALPHABET}]{{{LEGACY_CASE_ID_LENGTH},{CASE_ID_LENGTH}}}$"
 EVENT_ID_PATTERN = f"^[{ALPHABET}]{{{LEGACY_EVENT_ID_LENGTH},{EVENT_ID_LENGTH}}}$"
@@ -77,8 +83,8 @@ def _random(width: int) -> str:
     return "".join(ALPHABET[byte & 31] for byte in os.urandom(width))
 
 
-def _since_epoch(moment: datetime) -> float:
-    return (moment - EPOCH).total_seconds()
+def _since_epoch(moment: datetime, epoch: datetime = EPOCH) -> float:
+    return (moment - epoch).total_seconds()
 
 
 def range_error(fixed: str | None, moment: datetime | None = None) -> UsageError:
@@ -101,12 +107,23 @@ def check_moment(moment: datetime) -> None:
 
 
 def new_case_id(moment: datetime) -> str:
+    """A case id for a case created at ``moment``: the short form while it
+    fits (2020 to January 2054), else the long one."""
     check_moment(moment)
-    return _encode(int(_since_epoch(moment)), CASE_TIME_CHARS) + _random(CASE_RANDOM_CHARS)
+    if LEGACY_EPOCH <= moment < LEGACY_CASE_END:
+        seconds, width = int(_since_epoch(moment, LEGACY_EPOCH)), LEGACY_CASE_TIME_CHARS
+    else:
+        seconds, width = int(_since_epoch(moment)), CASE_TIME_CHARS
+    return _encode(seconds, width) + _random(CASE_RANDOM_CHARS)
 
 
 def new_event_id(moment: datetime) -> str:
+    """An event id: the short form while it fits, as for case ids."""
     check_moment(moment)
+    # Milliseconds are rounded: keep the rounded value inside the short span.
+    if LEGACY_EPOCH <= moment and moment + timedelta(milliseconds=1) < LEGACY_EVENT_END:
+        millis = int(round(_since_epoch(moment, LEGACY_EPOCH) * 1000))
+        return _encode(millis, LEGACY_EVENT_TIME_CHARS) + _random(EVENT_RANDOM_CHARS)
     millis = int(round(_since_epoch(moment) * 1000))
     return _encode(millis, EVENT_TIME_CHARS) + _random(EVENT_RANDOM_CHARS)
 
@@ -118,16 +135,25 @@ def normalize_case_id(text: str) -> str | None:
 
 
 def is_case_id(text: str) -> bool:
-    """Either form: 11 characters, or the legacy 10."""
+    """Either form: 10 characters (short) or 11 (long)."""
     return bool(_CASE_ID_RE.match(text))
 
 
 def case_id_time(case_id: str) -> datetime:
     """When the case was created, to the second, in UTC. The length says the
-    form: the legacy 10 characters count from 2020."""
+    form: the short 10 characters count from 2020."""
     if len(case_id) == LEGACY_CASE_ID_LENGTH:
         epoch, width = LEGACY_EPOCH, LEGACY_CASE_TIME_CHARS
     else:
         epoch, width = EPOCH, CASE_TIME_CHARS
     return datetime.fromtimestamp(epoch.timestamp() + _decode(case_id[:width]),
                                   tz=timezone.utc)
+
+
+def event_id_time(event_id: str) -> datetime:
+    """What an event id's time part says, to the millisecond, in UTC."""
+    if len(event_id) == LEGACY_EVENT_ID_LENGTH:
+        epoch, width = LEGACY_EPOCH, LEGACY_EVENT_TIME_CHARS
+    else:
+        epoch, width = EPOCH, EVENT_TIME_CHARS
+    return epoch + timedelta(milliseconds=_decode(event_id[:width]))

@@ -14,7 +14,7 @@ from helpers import (act, build_desk, case_file, copy_desk, git, isolated_env, l
                       new_case, run, run_process, snapshot)
 
 SCANDI = "æøåÆØÅäöÄÖéü"
-CROCKFORD_NOW = "2026-11-22T09:02:09+01:00"  # case ids made then start with 12P8101
+CROCKFORD_NOW = "2026-11-22T09:34:09+01:00"  # case ids made then start with 6FDJ01
 
 
 # ---------------------------------------------------------------- fixtures
@@ -119,10 +119,10 @@ def test_case_id_input_is_forgiving(desk_case, typed):
 def test_o_i_and_l_read_as_zero_and_one(desk, monkeypatch):
     monkeypatch.setenv("CASECTL_NOW", CROCKFORD_NOW)
     case_id = new_case(desk)
-    assert case_id.startswith("12P8101")
+    assert case_id.startswith("6FDJ01")
     monkeypatch.delenv("CASECTL_NOW")
-    for spoken in ("I2P8IOl", "l2p8lol", "12P8LoI"):
-        typed = spoken + case_id[7:]
+    for spoken in ("6FDJOI", "6fdjol", "6FDJoL"):
+        typed = spoken + case_id[6:]
         result = act(desk, "show", typed, "--json")
         assert result.exit_code == 0, (typed, result.output)
         assert json.loads(result.stdout)["id"] == case_id

@@ -27,8 +27,8 @@ from helpers import (AGENTS, TEAMS, act, build_desk, case_file, commit_count, co
 
 # The ids casectl issues: 11 / 13 characters. The legacy 10 / 12 of older
 # cases are read everywhere ids are (tests/test_times_and_ids.py).
-ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{11}$")
-EVENT_ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{13}$")
+ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{10,11}$")
+EVENT_ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{12,13}$")
 PACKAGE_SCHEMAS = Path(casectl.__file__).resolve().parent / "schemas"
 LIST_FIELDS = ["id", "status", "priority", "type", "category", "team", "assignee", "subject",
                "reporter", "created", "updated"]

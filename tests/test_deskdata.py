@@ -13,7 +13,7 @@ import pytest
 
 from casectl import model
 
-from conftest import load_case, run
+from helpers import load_case, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from deskdata.cases import CaseGenerator, Draft  # noqa: E402

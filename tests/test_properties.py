@@ -242,17 +242,23 @@ def test_merge_keeps_events_with_the_same_instant_in_id_order():
 # ------------------------------------------------------------------ ids
 
 SPAN_MS = int((ids.END_MOMENT - ids.FIRST_MOMENT).total_seconds() * 1000)
+LEGACY_START_MS = int((ids.LEGACY_EPOCH - ids.FIRST_MOMENT).total_seconds() * 1000)
+LEGACY_END_MS = int((ids.LEGACY_CASE_END - ids.FIRST_MOMENT).total_seconds() * 1000)
 # Any moment ids can be issued for, 1990 to 2999, with the ends drawn often.
 moments = st.one_of(st.integers(min_value=0, max_value=SPAN_MS - 1),
-                    st.sampled_from([0, 999, SPAN_MS - 1000, SPAN_MS - 1])).map(
+                    st.sampled_from([0, 999, SPAN_MS - 1000, SPAN_MS - 1, LEGACY_START_MS,
+                                     LEGACY_START_MS - 1, LEGACY_END_MS - 1, LEGACY_END_MS])).map(
     lambda ms: ids.FIRST_MOMENT + timedelta(milliseconds=ms))
 zones = st.sampled_from([timezone(o) for o in OFFSETS])
 
 
-def _event_id_time(event_id: str) -> datetime:
-    """What the time prefix of a new-form event id says, to the millisecond."""
-    assert len(event_id) == ids.EVENT_ID_LENGTH
-    return ids.EPOCH + timedelta(milliseconds=ids._decode(event_id[:ids.EVENT_TIME_CHARS]))
+def _short_case_span(moment: datetime) -> bool:
+    return ids.LEGACY_EPOCH <= moment < ids.LEGACY_CASE_END
+
+
+def _short_event_span(moment: datetime) -> bool:
+    return ids.LEGACY_EPOCH <= moment and moment + timedelta(milliseconds=1) < \
+        ids.LEGACY_EVENT_END
 
 
 @SETTINGS
@@ -261,14 +267,17 @@ def test_case_ids_sort_by_creation_time(t1, t2, z1, z2):
     a = ids.new_case_id(t1.astimezone(z1))
     b = ids.new_case_id(t2.astimezone(z2))
     assert ids.is_case_id(a) and ids.is_case_id(b)
-    assert len(a) == len(b) == ids.CASE_ID_LENGTH == 11
-    s1, s2 = int(ids._since_epoch(t1)), int(ids._since_epoch(t2))
-    if s1 < s2:
-        assert a < b
-    elif s1 > s2:
-        assert a > b
-    else:
-        assert a[:ids.CASE_TIME_CHARS] == b[:ids.CASE_TIME_CHARS]
+    # The short form while it fits (2020 to January 2054), the long one outside.
+    assert len(a) == (10 if _short_case_span(t1) else 11)
+    assert len(b) == (10 if _short_case_span(t2) else 11)
+    if len(a) == len(b):  # ids of one form sort by creation time
+        s1, s2 = int(ids._since_epoch(t1)), int(ids._since_epoch(t2))
+        if s1 < s2:
+            assert a < b
+        elif s1 > s2:
+            assert a > b
+        else:
+            assert a[:len(a) - 4] == b[:len(b) - 4]
     assert ids.case_id_time(a) == t1.replace(microsecond=0)
     assert ids.case_id_time(b) == t2.replace(microsecond=0)
 
@@ -277,12 +286,15 @@ def test_case_ids_sort_by_creation_time(t1, t2, z1, z2):
 @given(moments, moments, zones)
 def test_event_ids_sort_by_time_to_the_millisecond(t1, t2, zone):
     a, b = ids.new_event_id(t1.astimezone(zone)), ids.new_event_id(t2)
-    assert len(a) == len(b) == ids.EVENT_ID_LENGTH == 13 and set(a) <= set(ids.ALPHABET)
-    assert _event_id_time(a) == t1 and _event_id_time(b) == t2
-    if t1 < t2:
-        assert a < b
-    elif t1 > t2:
-        assert a > b
+    assert set(a) <= set(ids.ALPHABET)
+    assert len(a) == (12 if _short_event_span(t1) else 13)
+    assert len(b) == (12 if _short_event_span(t2) else 13)
+    assert ids.event_id_time(a) == t1 and ids.event_id_time(b) == t2
+    if len(a) == len(b):
+        if t1 < t2:
+            assert a < b
+        elif t1 > t2:
+            assert a > b
 
 
 def _legacy_case_id_time(case_id: str) -> datetime:

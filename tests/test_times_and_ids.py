@@ -6,13 +6,13 @@ than by the text of a timestamp."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from casectl import ids, model, yamlio
-from conftest import (act, build_desk, case_file, commit_count, copy_desk, git, isolated_env,
+from helpers import (act, build_desk, case_file, commit_count, copy_desk, git, isolated_env,
                       load_case, new_case)
 
 RANGE = "1990-01-01 to 2999-12-31"
@@ -41,12 +41,15 @@ def list_ids(desk: Path, *args: str) -> list[str]:
 @pytest.mark.parametrize("now", ["1990-01-01T00:00:00+00:00", "1990-06-15T12:00:00+02:00",
                                  "2019-01-01T00:00:00+01:00", "2019-06-15T12:00:00+02:00",
                                  "2099-06-15T12:00:00+02:00", "2199-06-15T12:00:00+02:00",
-                                 "2999-12-31T23:59:58+00:00"])
+                                 "2999-12-31T23:59:58+00:00", "2026-11-22T09:30:00+01:00",
+                                 "2054-01-09T00:00:00+00:00", "2054-06-15T12:00:00+02:00"])
 def test_new_case_at_any_time_in_the_range(desk, monkeypatch, now):
     moment = datetime.fromisoformat(now)
     monkeypatch.setenv("CASECTL_NOW", now)
     case_id = new_case(desk, subject="Migrert sak")
-    assert len(case_id) == 11 and ids.is_case_id(case_id)
+    # The short form while it fits (2020 to 2054-01-09), the long one outside.
+    short = ids.LEGACY_EPOCH <= moment < ids.LEGACY_CASE_END
+    assert len(case_id) == (10 if short else 11) and ids.is_case_id(case_id)
     assert ids.case_id_time(case_id) == moment
     # Sharded by the UTC month of creation, as the id says.
     utc = moment.astimezone(timezone.utc)
@@ -60,7 +63,9 @@ def test_new_case_at_any_time_in_the_range(desk, monkeypatch, now):
     assert logged.exit_code == 0, logged.output
     case = load_case(desk, case_id)
     assert datetime.fromisoformat(case["created"]) == moment
-    assert [len(event["id"]) for event in case["log"]] == [13, 13]
+    # Event ids likewise, by their own span (to 2054-11-03).
+    short_events = ids.LEGACY_EPOCH <= moment < ids.LEGACY_EVENT_END - timedelta(seconds=1)
+    assert [len(event["id"]) for event in case["log"]] == [12 if short_events else 13] * 2
 
     shown = act(desk, "show", case_id)
     assert shown.exit_code == 0, shown.output
@@ -158,8 +163,8 @@ def test_legacy_case_ids_keep_working(legacy, monkeypatch):
     assert case_id in list_ids(desk, "--all")
     assert act(desk, "validate").exit_code == 0
 
-    # An action appends a new-form event beside the legacy ones; the file
-    # stays where the legacy id puts it.
+    # An action appends an event beside the old ones; the file stays where
+    # the short id puts it.
     monkeypatch.setenv("CASECTL_NOW", "2026-03-10T11:00:00+01:00")
     logged = act(desk, "log", case_id, "Skrivaren er bytta")
     assert logged.exit_code == 0, logged.output
@@ -167,7 +172,7 @@ def test_legacy_case_ids_keep_working(legacy, monkeypatch):
     case = load_case(desk, case_file(desk, case_id).stem)
     assert case_file(desk, case_id) == desk / "cases" / "2026" / "03" / f"{case_id}.yaml"
     assert case["log"][:2] == old_log
-    assert len(case["log"][2]["id"]) == 13
+    assert len(case["log"][2]["id"]) == 12  # 2026: the short form
     history = act(desk, "history", case_id, "--json")
     assert history.exit_code == 0, history.output
     assert [row["kind"] for row in json.loads(history.stdout)] == \
@@ -175,9 +180,10 @@ def test_legacy_case_ids_keep_working(legacy, monkeypatch):
     validated = act(desk, "validate")
     assert validated.exit_code == 0, validated.output
 
-    # Old and new forms side by side: listed by creation time.
-    monkeypatch.setenv("CASECTL_NOW", "2026-03-10T09:00:00+01:00")
-    earlier = new_case(desk, subject="Tidlegare sak")
+    # Short and long forms side by side: listed by creation time.
+    monkeypatch.setenv("CASECTL_NOW", "2019-03-10T09:00:00+01:00")
+    earlier = new_case(desk, subject="Migrert frå det gamle systemet")
+    assert len(earlier) == 11
     assert list_ids(desk, "--all", "--sort", "created") == [earlier, case_id]
 
 
