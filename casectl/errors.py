@@ -91,6 +91,19 @@ class CaseNotFound(NotFound):
         self.close_matches = list(close_matches)
 
 
+class AmbiguousCaseId(UsageError):
+    """A typed id prefix that starts more than one case's id: the user must
+    type more of it, so a usage error (exit 2), as git refuses an ambiguous
+    abbreviated hash, rather than not found."""
+
+    def __init__(self, prefix: str, candidates: Sequence[str]) -> None:
+        shown = ", ".join(candidates[:10]) + (" ..." if len(candidates) > 10 else "")
+        super().__init__(f"case id {prefix} is ambiguous: {len(candidates)} cases start with "
+                         f"it: {shown}", "type more characters of the id")
+        self.prefix = prefix
+        self.candidates = list(candidates)
+
+
 class InvalidData(CasectlError):
     """A file on disk is broken: bad YAML, wrong types, a header that
     contradicts its log (exit 4)."""

@@ -128,9 +128,15 @@ def new_event_id(moment: datetime) -> str:
     return _encode(millis, EVENT_TIME_CHARS) + _random(EVENT_RANDOM_CHARS)
 
 
+def canonical(text: str) -> str:
+    """A typed id (or part of one) as ids are written: upper case, I and L
+    read as 1, O as 0, spaces and dashes dropped."""
+    return text.strip().upper().translate(_INPUT_MAP)
+
+
 def normalize_case_id(text: str) -> str | None:
     """The canonical form of a typed case id, or None when it cannot be one."""
-    candidate = text.strip().upper().translate(_INPUT_MAP)
+    candidate = canonical(text)
     return candidate if _CASE_ID_RE.match(candidate) else None
 
 

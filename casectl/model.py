@@ -48,7 +48,9 @@ DEFAULT_TYPE = CaseType.INCIDENT.value
 # What a row of `casectl list` holds, and the columns its table shows.
 LIST_FIELDS = ("id", "status", "priority", "type", "category", "team", "assignee", "subject",
                "reporter", "created", "updated")
-LIST_TABLE_COLUMNS = ("id", "status", "priority", "type", "team", "assignee", "subject")
+# `updated` shows as an age (3h, 2d); the subject comes last and takes the room left.
+LIST_TABLE_COLUMNS = ("id", "status", "priority", "type", "team", "assignee", "updated",
+                      "subject")
 SORT_FIELDS = ("priority", "created", "updated", "id", "status", "team", "assignee", "subject")
 
 
@@ -261,6 +263,20 @@ def event_text(event: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _assignment(kind: str, data: Mapping[str, Any]) -> str:
+    """Who has the case now, as a desk says it: a case without an agent is
+    unassigned, in its team's queue, not "assigned to agent (none)"."""
+    agent = data.get("assignee")
+    team = data.get("team")
+    if kind == "taken":
+        return f"taken over by agent {agent}" + (f", team {team}" if team else "")
+    if agent:
+        return f"assigned to agent {agent}" + (f", team {team}" if team else "")
+    if team:  # a move to another team without an agent leaves the case in its queue
+        return f"to team {team}'s queue, unassigned"
+    return "unassigned" + (", no team" if "team" in data else "")
+
+
 def describe_event(event: Event) -> str:
     """One line about an event, for timelines."""
     data = event["data"]
@@ -270,14 +286,8 @@ def describe_event(event: Event) -> str:
     if kind == "handed_over":
         return f"handed over to {data['to']}: {data['note']}"
     if kind in ("assigned", "taken"):
-        parts = []
-        if "assignee" in data:
-            parts.append(f"agent {data['assignee'] or '(none)'}")
-        if "team" in data:
-            parts.append(f"team {data['team'] or '(none)'}")
         note = f" ({data['note']})" if data.get("note") else ""
-        verb = "assigned to" if kind == "assigned" else "taken over by"
-        return f"{verb} {', '.join(parts)}{note}"
+        return _assignment(kind, data) + note
     if kind == "priority_set":
         why = f" ({data['reason']})" if data.get("reason") else ""
         return f"priority {data.get('previous', '?')} -> {data['priority']}{why}"

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from . import ids, journal
 from .config import CONFIG_FILE
-from .errors import CaseNotFound, NotARepository, NotFound, UsageError
+from .errors import AmbiguousCaseId, CaseNotFound, NotARepository, NotFound, UsageError
 
 CASES_DIR = "cases"
 
@@ -52,16 +52,55 @@ def state_dir(root: Path) -> Path:
     return path
 
 
+MIN_PREFIX = 4  # like git's abbreviated hashes: shorter picks too many to be useful
+_ID_CHARS = frozenset(ids.ALPHABET)
+
+
 def parse_case_id(text: str) -> str:
-    """A typed case id in canonical form; anything else (a path, say) is a
-    usage error before it gets near the file system."""
-    case_id = ids.normalize_case_id(text)
-    if case_id is None:
+    """A typed case id, or a prefix of one, in canonical form. Anything else
+    (a path, say) is a usage error before it gets near the file system;
+    only letters of the id alphabet reach a glob pattern."""
+    typed = ids.canonical(text)
+    if not typed or not set(typed) <= _ID_CHARS:
         raise UsageError(f"{text!r} is not a case id",
-                         f"a case id is {ids.CASE_ID_LENGTH} letters and digits, like 12P864R5J5S, "
-                         f"or {ids.LEGACY_CASE_ID_LENGTH} in older cases, like 5NM5VM6NV5 "
-                         "('casectl list' shows them)")
-    return case_id
+                         "a case id is letters and digits, like 6FDETW3NPS; its first "
+                         f"{MIN_PREFIX} or more characters will do ('casectl list' shows them)")
+    if len(typed) < MIN_PREFIX:
+        raise UsageError(f"{text!r} is too short to pick a case",
+                         f"give at least {MIN_PREFIX} characters of the id")
+    return typed
+
+
+def resolve_case_id(root: Path, text: str) -> str:
+    """The full id of the one case whose id is or starts with ``text``.
+
+    A full id goes straight to its file (the path comes from the id's time
+    part), so the everyday case costs one stat. Anything else, including a
+    full-length id whose file is missing (it may be the prefix of a longer
+    id), is looked up by globbing every month folder, as git resolves an
+    abbreviated hash; ambiguity is refused with the candidates.
+    """
+    typed = parse_case_id(text)
+    if ids.is_case_id(typed) and (root / case_relpath(typed)).is_file():
+        return typed
+    found = sorted({p.stem for p in (root / CASES_DIR).glob(f"*/*/{typed}*.yaml")
+                    if ids.is_case_id(p.stem)})
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise AmbiguousCaseId(typed, found)
+    raise CaseNotFound(typed, _close_ids(root, typed))
+
+
+def _close_ids(root: Path, typed: str) -> list[str]:
+    """Ids whose first len(typed) characters nearly match what was typed."""
+    import difflib
+
+    by_start: dict[str, list[str]] = {}
+    for path in all_case_files(root):
+        by_start.setdefault(path.stem[:len(typed)], []).append(path.stem)
+    near = difflib.get_close_matches(typed, list(by_start), n=3, cutoff=0.6)
+    return [case_id for start in near for case_id in by_start[start]][:3]
 
 
 def case_relpath(case_id: str) -> str:
@@ -73,14 +112,9 @@ def all_case_files(root: Path) -> list[Path]:
     return sorted((root / CASES_DIR).glob("*/*/*.yaml"))
 
 
-def find_case_file(root: Path, case_id: str) -> Path:
-    path = root / case_relpath(case_id)
-    if not path.is_file():
-        import difflib
-
-        known = [p.stem for p in all_case_files(root)]
-        raise CaseNotFound(case_id, difflib.get_close_matches(case_id, known, n=3, cutoff=0.6))
-    return path
+def find_case_file(root: Path, typed: str) -> Path:
+    """The file of the case ``typed`` names: a full id or a unique prefix."""
+    return root / case_relpath(resolve_case_id(root, typed))
 
 
 def write_atomic(path: Path, text: str) -> None:

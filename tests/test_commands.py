@@ -656,7 +656,7 @@ def test_list_formats(listed):
 
     table = act(desk, "list").stdout.splitlines()
     assert table[0].split() == ["id", "status", "priority", "type", "team", "assignee",
-                                "subject"]
+                                "updated", "subject"]
     assert table[2].split()[:6] == [many["critical"], "new", "critical", "request",
                                     "nettverk", "per"]
     assert len(table) == 2 + 4
@@ -671,7 +671,8 @@ def test_list_csv_quotes_commas_and_quotes(desk):
 
 
 def test_list_nothing_found(desk):
-    assert act(desk, "list").stdout.strip() == "(no cases)"
+    assert act(desk, "list").stdout.strip() == \
+        "no open cases; 'casectl list --all' shows closed ones too"
     assert json.loads(act(desk, "list", "--json").stdout) == []
     assert act(desk, "list", "--format", "csv").stdout.strip() == ",".join(LIST_FIELDS)
 

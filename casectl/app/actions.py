@@ -21,7 +21,10 @@ def validator(session: Session, name: str) -> schema.Validator:
 
 
 def load_case(session: Session, case_id: str) -> tuple[str, Case]:
-    """A case from the working tree, checked: schema, then header == replay."""
+    """A case from the working tree, checked: schema, then header == replay.
+
+    ``case_id`` is as typed: a full id or a unique prefix of one, resolved
+    here so that every command taking an id accepts the same."""
     path = store.find_case_file(session.root, case_id)
     rel = path.relative_to(session.root).as_posix()
     doc = yamlio.read_mapping(path, rel)
@@ -92,7 +95,8 @@ def change_case(session: Session, case_id: str, action: str,
         rel, case = load_case(session, case_id)
         steps = decide(model.header_of(case))
         events = _events(session, case["log"], steps)
-        updated = model.with_header(case_id, case["log"] + events)
+        # The file's own id (checked equal to its name), not the prefix typed.
+        updated = model.with_header(case["id"], case["log"] + events)
         _save(session, rel, updated, action, events)
     return updated
 

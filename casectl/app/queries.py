@@ -62,9 +62,13 @@ def history(session: Session, case_id: str) -> list[dict[str, Any]]:
         base = {"commit": commit.sha[:10], "author": commit.author,
                 "action": trailer_action or commit.subject}
         if not added:
+            # No event says who did it, so the commit's author is named: a
+            # hand edit is exactly what an auditor asks about.
+            who = f"{commit.author} <{commit.email}>" if commit.email else commit.author
             rows.append({**base, "at": commit.when.isoformat(), "event": None, "kind": None,
-                         "by": None, "text": "commit changed the file without adding an event"
-                         if commit.content is not None else "file deleted"})
+                         "by": None, "text": f"hand edit by {who}: changed the file without "
+                         "adding an event" if commit.content is not None
+                         else f"file deleted by {who}"})
         for event in added:
             seen.add(event["id"])
             rows.append({**base, "at": event["at"], "event": event["id"], "kind": event["kind"],

@@ -14,15 +14,15 @@ from . import options, parsing
 
 
 @click.command()
-@click.option("--subject", required=True, help="One line saying what is wrong or wanted.")
+@click.option("--subject", required=True, metavar="TEXT", help="One line saying what is wrong or wanted.")
 @click.option("--description", metavar="TEXT|-", help="The details; - reads standard input.")
 @click.option("--type", "type_", type=options.TYPE, help="Case type (default: incident).")
-@click.option("--category", help="Category (one of casectl.yaml's, when it lists any).")
+@click.option("--category", metavar="CATEGORY", help="Category (one of casectl.yaml's, when it lists any).")
 @click.option("--reporter", metavar='"NAME <EMAIL>"', help="Who reported it.")
-@click.option("--phone", help="The reporter's phone number.")
-@click.option("--org", help="The reporter's organisation or municipality.")
+@click.option("--phone", metavar="PHONE", help="The reporter's phone number.")
+@click.option("--org", metavar="ORG", help="The reporter's organisation or municipality.")
 @click.option("--priority", type=options.PRIORITY, help="Priority (default: medium).")
-@click.option("--team", help="Team (default: the responsible agent's team).")
+@click.option("--team", metavar="TEAM", help="Team (default: the responsible agent's team).")
 @click.option("--assignee", metavar="AGENT", help="Responsible agent (default: you).")
 @click.option("--field", "fields", multiple=True, metavar="KEY=VALUE",
               help="A desk-defined field such as epj=12345 (repeatable).")

@@ -41,7 +41,7 @@ def team() -> None:
 
 @team.command("add")
 @click.argument("team_id", metavar="TEAM")
-@click.option("--name", help="Display name (default: the id).")
+@click.option("--name", metavar="NAME", help="Display name (default: the id).")
 @click.option("--email", metavar="ADDR", help="The team's shared address.")
 @click.pass_context
 def team_add(ctx: click.Context, team_id: str, name: str | None, email: str | None) -> None:
@@ -81,7 +81,7 @@ def agent() -> None:
 
 @agent.command("add")
 @click.argument("agent_id", metavar="AGENT")
-@click.option("--name", required=True, help="Full name.")
+@click.option("--name", required=True, metavar="NAME", help="Full name.")
 @click.option("--email", required=True, metavar="ADDR", help="E-mail address (also matched "
               "against git's user.email to know who is acting).")
 @click.option("--team", "teams", multiple=True, metavar="TEAM", help="A team (repeatable); "

@@ -4,6 +4,7 @@ the output options and the argument types."""
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from typing import Any, Callable
 
@@ -21,6 +22,19 @@ TYPE = click.Choice(model.TYPES, case_sensitive=False)
 def session(ctx: click.Context) -> sessions.Session:
     obj = ctx.find_root().obj
     return sessions.open_session(obj["repo"], obj["as_agent"])
+
+
+# When standard output is no terminal (a pipe, a file) and COLUMNS is unset,
+# tables are laid out for a common terminal rather than not shortened at all.
+DEFAULT_WIDTH = 100
+
+
+def view(session: sessions.Session) -> render.View:
+    """How tables should look here: the terminal's width (COLUMNS wins, as
+    shutil reads it), the session's clock and the desk's time zone."""
+    width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    now = session.now()  # in the desk's zone, so its tzinfo is the desk's
+    return render.View(width=width, now=now, tz=now.tzinfo)
 
 
 def text(value: str | None) -> str | None:
@@ -62,6 +76,8 @@ def case_id_argument(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def case_id(value: str) -> str:
+    """The typed id, checked for shape only: the application resolves a
+    prefix to the one case it names, as it needs the repository for that."""
     from ..store import parse_case_id
 
     return parse_case_id(value)

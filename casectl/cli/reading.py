@@ -17,13 +17,18 @@ from . import options
 @options.output_options
 @click.pass_context
 def show(ctx: click.Context, case_id: str, fmt: str) -> None:
-    """Show a case: its header and its log.
+    """Show a case: its header, its times and its log.
+
+    ID is a case id or its first characters (at least 4) when they pick one
+    case. Times are in the desk's time zone.
 
     \b
     Example:
       casectl show 06K3ZQ9TXM --format yaml
     """
-    click.echo(render.case(queries.show(options.session(ctx), options.case_id(case_id)), fmt))
+    session = options.session(ctx)
+    click.echo(render.case(queries.show(session, options.case_id(case_id)), fmt,
+                           options.view(session)))
 
 
 @click.command("list")
@@ -33,13 +38,13 @@ def show(ctx: click.Context, case_id: str, fmt: str) -> None:
               help="Open cases: new, started, waiting, solved (the default).")
 @click.option("--closed", "scope", flag_value="closed", help="Closed and rejected cases.")
 @click.option("--all", "scope", flag_value="all", help="Every case.")
-@click.option("--team", help="Only this team's cases.")
+@click.option("--team", metavar="TEAM", help="Only this team's cases.")
 @click.option("--assignee", metavar="AGENT|me", help="Only this agent's cases; me is you.")
 @click.option("--priority", "priorities", multiple=True, type=options.PRIORITY,
               help="Only this priority (repeatable).")
 @click.option("--type", "types", multiple=True, type=options.TYPE,
               help="Only this type (repeatable).")
-@click.option("--category", help="Only this category.")
+@click.option("--category", metavar="CATEGORY", help="Only this category.")
 @click.option("--sort", type=click.Choice(model.SORT_FIELDS),
               default="priority", show_default=True, help="Order of the list.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N cases.")
@@ -50,17 +55,36 @@ def list_(ctx: click.Context, statuses: Sequence[str], scope: str, team: str | N
           category: str | None, sort: str, limit: int | None, fmt: str) -> None:
     """List cases, open ones by default, most urgent first.
 
+    The table fits the terminal (COLUMNS when set; 100 columns when the
+    output is not a terminal); `updated` is how long ago the case last
+    changed. --format json, yaml and csv give every field, exactly.
+
     \b
     Example:
       casectl list --assignee me --priority critical --priority high
     """
+    session = options.session(ctx)
     found, warnings = queries.list_cases(
-        options.session(ctx), statuses=[s.lower() for s in statuses], scope=scope, team=team,
+        session, statuses=[s.lower() for s in statuses], scope=scope, team=team,
         assignee=assignee, priorities=[p.lower() for p in priorities],
         types=[t.lower() for t in types], category=category, sort=sort, limit=limit)
     for warning in warnings:
         click.echo(f"casectl: warning: {warning}", err=True)
-    click.echo(render.rows(found, fmt, model.LIST_FIELDS, model.LIST_TABLE_COLUMNS))
+    filtered = bool(statuses or team or assignee or priorities or types or category)
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS, model.LIST_TABLE_COLUMNS,
+                           view=options.view(session),
+                           empty=_nothing_listed(scope, bool(statuses), filtered)))
+
+
+def _nothing_listed(scope: str, by_status: bool, filtered: bool) -> str:
+    """What an empty list says, and where to look next: closed cases leave
+    the default list, and a technician should not think they are lost."""
+    what = "cases" if by_status else {"open": "open cases", "closed": "closed or rejected "
+                                      "cases", "all": "cases"}[scope]
+    said = f"no {what} match these filters" if filtered else f"no {what}"
+    if scope == "open" and not by_status:
+        said += "; 'casectl list --all' shows closed ones too"
+    return said
 
 
 HISTORY_FIELDS = ("at", "kind", "by", "text", "commit", "author", "action", "event")
@@ -77,9 +101,11 @@ def history(ctx: click.Context, case_id: str, fmt: str) -> None:
     Example:
       casectl history 06K3ZQ9TXM --format csv
     """
-    rows = queries.history(options.session(ctx), options.case_id(case_id))
+    session = options.session(ctx)
+    rows = queries.history(session, options.case_id(case_id))
     click.echo(render.rows(rows, fmt, HISTORY_FIELDS,
-                           ("at", "by", "kind", "text", "commit", "action")))
+                           ("at", "by", "kind", "text", "commit", "action"),
+                           view=options.view(session)))
 
 
 @click.command()
@@ -96,11 +122,13 @@ def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
     Example:
       casectl search "skrivar Solna"
     """
-    found, warnings = queries.search(options.session(ctx), options.text(text) or "", limit)
+    session = options.session(ctx)
+    found, warnings = queries.search(session, options.text(text) or "", limit)
     for warning in warnings:
         click.echo(f"casectl: warning: {warning}", err=True)
     click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("match",),
-                           ("id", "status", "priority", "subject", "match")))
+                           ("id", "status", "priority", "subject", "match"),
+                           view=options.view(session)))
 
 
 @click.command()

@@ -37,14 +37,16 @@ TEAMS = {"servicedesk": "Servicedesk", "nettverk": "Nettverk", "klinisk-app":
 def isolated_env(home: Path) -> Iterator[pytest.MonkeyPatch]:
     """The tests' isolation from the machine, undone on leaving: $HOME is
     ``home`` with an empty .gitconfig, no system git config, a UTF-8 locale,
-    and no CASECTL_*, GIT_AUTHOR*, GIT_COMMITTER* or EMAIL variables. Yields
-    the MonkeyPatch, for more changes that are undone with these."""
+    a 100-column terminal, and no CASECTL_*, GIT_AUTHOR*, GIT_COMMITTER* or
+    EMAIL variables. Yields the MonkeyPatch, for more changes that are undone
+    with these."""
     (home / ".gitconfig").write_text("")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOME", str(home))
         mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
         mp.setenv("LC_ALL", "C.UTF-8")
+        mp.setenv("COLUMNS", "100")  # tables fit the terminal: the same one for every run
         for name in list(os.environ):
             if name.startswith(("CASECTL_", "GIT_AUTHOR", "GIT_COMMITTER", "EMAIL")):
                 mp.delenv(name)
