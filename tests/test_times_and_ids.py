@@ -106,10 +106,12 @@ def test_no_event_outside_the_range(desk, monkeypatch):
     assert path.read_text(encoding="utf-8") == text
 
 
-def test_a_typed_id_of_neither_length_is_a_usage_error(desk):
-    result = act(desk, "show", "12P864R5J")
-    assert result.exit_code == 2
-    assert "11 letters and digits" in result.stderr and "or 10" in result.stderr
+def test_a_typed_id_longer_than_any_id_is_not_found(desk):
+    """Ids of either length are typed in full or as a prefix; 12 characters
+    can be neither."""
+    result = act(desk, "show", "12P864R5J5SX")
+    assert result.exit_code == 3
+    assert "no case with id 12P864R5J5SX" in result.stderr
 
 
 # ---------------------------------------------------------------- legacy ids
