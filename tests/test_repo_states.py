@@ -256,3 +256,131 @@ def test_an_empty_index_file_or_a_garbage_wal_needs_no_rebuild(empty_repo):
     assert done.returncode == 0, done.stderr
     no_traceback(done.stderr)
     assert listed(done.stdout) == {case_id}
+
+
+# ---------------------------------------------------------------- init
+
+def test_init_in_an_existing_empty_directory_works(tmp_path):
+    root = tmp_path / "desk"
+    root.mkdir()
+    result = run("init", str(root))
+    assert result.exit_code == 0, result.output
+    assert (root / "casectl.yaml").is_file()
+    assert git(root, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+def test_init_in_an_empty_git_repository_works(tmp_path):
+    root = tmp_path / "desk"
+    root.mkdir()
+    git(root, "init", "-q")
+    result = run("init", str(root))
+    assert result.exit_code == 0, result.output
+    assert git(root, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+@pytest.mark.parametrize("where", ["under a file", "in a directory without write permission"])
+def test_init_where_no_directory_can_be_made(tmp_path, where):
+    if where == "under a file":
+        (tmp_path / "notes.txt").write_text("x\n")
+        target = tmp_path / "notes.txt" / "desk"
+        prefix: list[str] = []
+    else:
+        if os.geteuid() == 0 and shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: permission bits cannot bind")
+        parent = tmp_path / "locked"
+        parent.mkdir(mode=0o555)
+        target = parent / "desk"
+        prefix = _no_dac_prefix()
+    try:
+        done = subprocess.run([*prefix, sys.executable, "-m", "casectl", "init", str(target)],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        if (tmp_path / "locked").exists():
+            (tmp_path / "locked").chmod(0o755)  # for pytest's cleanup
+    assert done.returncode == 1, done.stderr
+    no_traceback(done.stderr)
+    assert f"cannot make the directory {target}" in done.stderr
+    assert "hint: " in done.stderr
+    assert not target.exists()
+
+
+def test_init_inside_a_case_repository_is_refused(empty_repo):
+    before = snapshot(empty_repo)
+    for inner in (empty_repo / "cases" / "2026", empty_repo / "sub"):
+        result = run("init", str(inner))
+        assert result.exit_code == 1, result.output
+        no_traceback(result.output)
+        assert f"is inside the case repository {empty_repo}" in result.stderr
+        assert "choose a directory outside" in result.stderr
+        assert not inner.exists()
+    assert snapshot(empty_repo) == before
+
+
+def test_init_in_a_directory_with_files_is_refused_unless_existing(tmp_path):
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "notes.txt").write_text("hei\n")
+    result = run("init", str(root))
+    assert result.exit_code == 1, result.output
+    assert "is not empty (it holds notes.txt)" in result.stderr
+    assert "--existing" in result.stderr
+    assert not (root / "casectl.yaml").exists()
+    assert not (root / ".git").exists()
+
+    result = run("init", str(root), "--existing")
+    assert result.exit_code == 0, result.output
+    assert (root / "notes.txt").read_text() == "hei\n"
+    assert "notes.txt" not in git(root, "ls-files").split()
+
+
+def test_init_in_a_git_repository_with_commits_is_refused_unless_existing(tmp_path):
+    root = tmp_path / "project"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=X", "-c", "user.email=x@example.no", "commit", "-q",
+        "--allow-empty", "-m", "first")
+    first = head(root)
+    result = run("init", str(root))
+    assert result.exit_code == 1, result.output
+    no_traceback(result.output)
+    assert "is a git repository with commits" in result.stderr
+    assert "--existing" in result.stderr
+    assert head(root) == first
+
+    result = run("init", str(root), "--existing")
+    assert result.exit_code == 0, result.output
+    assert git(root, "rev-parse", "HEAD~1").strip() == first
+
+
+# ---------------------------------------------------------------- finding the repository
+
+@pytest.mark.parametrize("inside", ["cases", "cases/{year}", "cases/{year}/{month}",
+                                    "casectl.yaml"])
+def test_repo_inside_a_case_repository_finds_it(empty_repo, tmp_path, monkeypatch, inside):
+    case_id = new_case(empty_repo)
+    shard = next((empty_repo / "cases").glob("*/*"))
+    where = empty_repo / inside.format(year=shard.parent.name, month=shard.name)
+    monkeypatch.chdir(tmp_path)
+    result = run("--repo", str(where), "list")
+    assert result.exit_code == 0, result.output
+    assert listed(result.stdout) == {case_id}
+    result = run("list", env={"CASECTL_REPO": str(where)})
+    assert result.exit_code == 0, result.output
+    assert listed(result.stdout) == {case_id}
+    result = act(where, "log", case_id, "Ringte brukeren")
+    assert result.exit_code == 0, result.output
+    assert "Ringte brukeren" in git(empty_repo, "log", "-1", "--format=%B")
+
+
+@pytest.mark.parametrize("how", ["--repo", "CASECTL_REPO"])
+def test_repo_that_does_not_exist(tmp_path, monkeypatch, how):
+    monkeypatch.chdir(tmp_path)
+    missing = str(tmp_path / "finnes-ikke")
+    if how == "--repo":
+        result = run("--repo", missing, "list")
+    else:
+        result = run("list", env={"CASECTL_REPO": missing})
+    assert result.exit_code == 3, result.output
+    no_traceback(result.output)
+    assert f"{how} {missing}: no such file or directory" in result.stderr
+    assert "hint: check the path" in result.stderr
