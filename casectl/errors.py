@@ -65,6 +65,18 @@ class OperationFailed(CasectlError):
     exit_code = EXIT_REFUSED
 
 
+class ReadOnlyRepository(OperationFailed):
+    """The repository cannot be written (a read-only mount, a snapshot, no
+    write permission): reading works, changing is refused before anything
+    is touched (exit 1)."""
+
+    def __init__(self, root: str, reason: str) -> None:
+        super().__init__(
+            f"the case repository {root} is read-only ({reason}); nothing was changed",
+            "reading works here (list, search, show, history); to change cases, work in a "
+            "writable clone (git clone) or ask for write access to the repository")
+
+
 class NotFound(CasectlError):
     """No such case, agent, team or repository (exit 3)."""
 

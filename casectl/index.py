@@ -10,12 +10,13 @@ changed takes milliseconds.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from . import journal, model, store, yamlio
 from .errors import InvalidData, UsageError
@@ -57,21 +58,146 @@ CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
 """
 
 
+class _Damaged(Exception):
+    """The index file is something other than a casectl index."""
+
+
 def _connect(root: Path) -> sqlite3.Connection:
-    path = store.state_dir(root) / INDEX_FILE
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
+    directory = store.writable_state_dir(root)
+    if directory is None or not _writable_file(directory / INDEX_FILE):
+        # A read-only repository (a snapshot, a read-only mount, someone
+        # else's clone) still answers queries: from an index in memory.
+        return _in_memory(store.state_dir(root) / INDEX_FILE)
+    conn = sqlite3.connect(directory / INDEX_FILE, timeout=60, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        _prepare(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if _error_code(exc) in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
+                                sqlite3.SQLITE_PERM):
+            return _in_memory(directory / INDEX_FILE)
+        raise
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _writable_file(path: Path) -> bool:
+    return not path.exists() or os.access(path, os.R_OK | os.W_OK)
+
+
+def _error_code(exc: sqlite3.Error) -> int:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code, sans extended bits
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """The tables, made (or remade, for an index of an older casectl) when
+    missing."""
     if _version(conn) != SCHEMA_VERSION:
         # Several commands may find the index missing at once: one builds
         # the tables, the others wait for it and then find them there.
         with _immediate(conn):
-            if _version(conn) != SCHEMA_VERSION:
+            version = _version(conn)
+            if version != SCHEMA_VERSION:
+                if version is None and conn.execute(
+                        "SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    # Tables, but not ours: whatever this is, it is not to
+                    # be dropped table by table nor queried as an index.
+                    raise _Damaged("it held some other database")
                 for table in ("meta", "cases", "unreadable", "texts"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in filter(str.strip, _DDL.split(";")):
                     conn.execute(statement)
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+
+def _in_memory(path: Path) -> sqlite3.Connection:
+    """An index in memory, for a repository casectl may not write: a copy
+    of the one on disk when that can be read as it stands (it then only
+    catches up with HEAD), else built from the files."""
+    wal = path.with_name(path.name + "-wal")
+    if path.is_file() and not (wal.exists() and wal.stat().st_size):
+        # immutable: no lock or -shm file to make; with no WAL the file
+        # holds every committed transaction.
+        try:
+            source = sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True)
+            try:
+                if _version(source) == SCHEMA_VERSION:
+                    conn = sqlite3.connect(":memory:", isolation_level=None)
+                    source.backup(conn)
+                    return conn
+            finally:
+                source.close()
+        except (sqlite3.Error, OSError):
+            pass  # damaged or unreadable: build it afresh below
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    _prepare(conn)
     return conn
+
+
+def _damage(exc: BaseException) -> str | None:
+    """What is wrong with the index file, if ``exc`` says it is damaged."""
+    if isinstance(exc, _Damaged):
+        return str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and _error_code(exc) in (
+            sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return str(exc)
+    return None
+
+
+def _discard(root: Path, seen: tuple[int, int, int] | None) -> None:
+    """Remove a damaged index so the next connection builds a new one.
+
+    Under a lock of its own, and only if the file is still the one found
+    damaged: another command may have replaced it meanwhile, and a good
+    index that others have open must not be pulled from under them."""
+    directory = store.state_dir(root)
+    with open(directory / "index.lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        if _identity(directory / INDEX_FILE) == seen:
+            for suffix in ("", "-wal", "-shm"):
+                (directory / (INDEX_FILE + suffix)).unlink(missing_ok=True)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+T = TypeVar("T")
+
+
+def _answer(root: Path, ask: Callable[[sqlite3.Connection], T]) -> tuple[T, list[str]]:
+    """``ask`` of an index brought up to date, with the index's warnings.
+
+    A damaged index file (random bytes, cut short, another database) is
+    derived data: it is thrown away and rebuilt from the files, and the
+    user is told in one line rather than met with SQLite's error."""
+    notes: list[str] = []
+    for attempt in (1, 2):
+        conn = None
+        try:
+            conn = refresh(root)
+            return ask(conn), notes + _warnings(conn)
+        except (sqlite3.DatabaseError, _Damaged) as exc:
+            problem = _damage(exc)
+            if problem is None or attempt == 2:
+                raise
+            seen = _identity(store.state_dir(root) / INDEX_FILE)
+            if conn is not None:
+                conn.close()
+                conn = None
+            _discard(root, seen)
+            notes.append(f"the query index was damaged ({problem}); rebuilt it")
+        finally:
+            if conn is not None:
+                conn.close()
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
@@ -309,11 +435,7 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
-    conn = refresh(root)
-    try:
-        return _records(conn.execute(sql, args)), _warnings(conn)
-    finally:
-        conn.close()
+    return _answer(root, lambda conn: _records(conn.execute(sql, args)))
 
 
 def _records(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -331,7 +453,6 @@ def _fts_query(text: str) -> str:
 
 def search(root: Path, text: str, limit: int | None = None
            ) -> tuple[list[dict[str, Any]], list[str]]:
-    conn = refresh(root)
     sql = (f"SELECT {', '.join('c.' + c for c in COLUMNS)}, "
            "snippet(texts, -1, '[', ']', '...', 12) AS match "
            "FROM texts JOIN cases c ON c.rowid = texts.rowid WHERE texts MATCH ? "
@@ -340,7 +461,4 @@ def search(root: Path, text: str, limit: int | None = None
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
-    try:
-        return _records(conn.execute(sql, args)), _warnings(conn)
-    finally:
-        conn.close()
+    return _answer(root, lambda conn: _records(conn.execute(sql, args)))

@@ -4,6 +4,7 @@ loading of case files, atomic writes and the repository lock."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -11,25 +12,40 @@ from typing import Any, Iterator
 
 from . import ids, journal
 from .config import CONFIG_FILE
-from .errors import AmbiguousCaseId, CaseNotFound, NotARepository, NotFound, UsageError
+from .errors import (AmbiguousCaseId, CaseNotFound, NotARepository, NotFound, ReadOnlyRepository,
+                     UsageError)
 
 CASES_DIR = "cases"
 
 
 def find_root(explicit: str | None, start: Path | None = None) -> Path:
-    """The case repository: --repo, else CASECTL_REPO, else the nearest
-    parent of the working directory holding casectl.yaml (as git finds .git)."""
-    given = explicit or os.environ.get("CASECTL_REPO")
+    """The case repository: --repo, else CASECTL_REPO, else the working
+    directory; from there the nearest parent holding casectl.yaml, as git
+    finds .git (so --repo desk/cases/2026 is the desk)."""
+    given, source = (explicit, "--repo") if explicit else (os.environ.get("CASECTL_REPO"),
+                                                           "CASECTL_REPO")
     if given:
-        root = Path(given).expanduser().resolve()
-        if not (root / CONFIG_FILE).is_file():
-            raise NotARepository(str(root))
-        return _checked_git(root)
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
+        here = Path(given).expanduser().resolve()
+        if not here.exists():
+            raise NotFound(f"{source} {given}: no such file or directory",
+                           f"check the path; 'casectl init {given}' makes a new case "
+                           "repository there")
+        if not here.is_dir():
+            here = here.parent  # --repo desk/casectl.yaml, say
+    else:
+        here = (start or Path.cwd()).resolve()
+    found = enclosing_root(here)
+    if found is None:
+        raise NotARepository(str(here))
+    return _checked_git(found)
+
+
+def enclosing_root(path: Path) -> Path | None:
+    """The nearest of ``path`` and its parents holding casectl.yaml."""
+    for candidate in (path, *path.parents):
         if (candidate / CONFIG_FILE).is_file():
-            return _checked_git(candidate)
-    raise NotARepository(str(here))
+            return candidate
+    return None
 
 
 def _checked_git(root: Path) -> Path:
@@ -45,11 +61,54 @@ def git_dir(root: Path) -> Path:
     return journal.git_dir(root)
 
 
+# What writing to a read-only mount or without permission fails with.
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
 def state_dir(root: Path) -> Path:
-    """Derived data and locks: under .git, so never committed."""
+    """Derived data and locks: under .git, so never committed.
+
+    Made when it can be; on a read-only repository it may not exist, which
+    readers take as "nothing cached, nothing pending" and writers find out
+    about when they take the lock (``locked``)."""
     path = git_dir(root) / "casectl"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno not in READ_ONLY_ERRNOS:
+            raise
     return path
+
+
+def writable_state_dir(root: Path) -> Path | None:
+    """The state directory if casectl may write there, else None.
+
+    os.access answers for a read-only mount even for root (who ignores
+    permission bits, and rightly can write then)."""
+    path = state_dir(root)
+    return path if path.is_dir() and os.access(path, os.W_OK | os.X_OK) else None
+
+
+def _read_only_reason(root: Path) -> str | None:
+    """Why an action could not write here, or None. Checked before anything
+    is written, so a refused action leaves no half-done work: the places a
+    commit writes are the work tree, the objects, the branch refs and the
+    state directory."""
+    directory, common = journal.git_dir(root), journal.common_dir(root)
+    for path in (root, root / CASES_DIR, directory, common / "objects",
+                 common / "refs" / "heads", directory / "casectl"):
+        if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+            if _on_read_only_mount(path):
+                return f"{path} is on a read-only file system"
+            return f"no permission to write in {path}"
+    return None
+
+
+def _on_read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 MIN_PREFIX = 4  # like git's abbreviated hashes: shorter picks too many to be useful
@@ -141,9 +200,19 @@ def locked(root: Path) -> Iterator[None]:
 
     flock is released by the kernel when the process dies, so a killed
     command never leaves a stale lock behind; others wait their turn.
+    Whoever takes the lock means to write, so a read-only repository is
+    refused here, before anything is touched.
     """
+    reason = _read_only_reason(root)
+    if reason is not None:
+        raise ReadOnlyRepository(str(root), reason)
     lock_path = state_dir(root) / "lock"
-    handle = open(lock_path, "a+")
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as exc:
+        if exc.errno in READ_ONLY_ERRNOS or not lock_path.parent.is_dir():
+            raise ReadOnlyRepository(str(root), f"{lock_path}: {exc.strerror}") from None
+        raise
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield

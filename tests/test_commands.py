@@ -207,7 +207,7 @@ def test_init_inside_an_existing_git_repository_adds_one_commit(tmp_path):
     (root / "README").write_text("desk\n")
     git(root, "add", "README")
     git(root, "-c", "user.name=X", "-c", "user.email=x@example.no", "commit", "-qm", "first")
-    result = run("init", str(root))
+    result = run("init", str(root), "--existing")
     assert result.exit_code == 0, result.output
     assert commit_count(root) == 2
     assert (root / "README").read_text() == "desk\n"

@@ -3,28 +3,60 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import clock, config as configmod, journal, schema, store, transaction, yamlio
 from ..config import Config
-from ..errors import RuleViolation, UsageError
+from ..errors import OperationFailed, RuleViolation, UsageError
 from .actions import refuse_invalid
 from .session import Session
 
 GITATTRIBUTES = "cases/**/*.yaml merge=casectl\n"
 
 
-def init(directory: str | None, desk_name: str | None, timezone: str | None) -> Path:
-    """Lay out a case repository (making the git repository if needed)."""
+def init(directory: str | None, desk_name: str | None, timezone: str | None,
+         existing: bool = False) -> Path:
+    """Lay out a case repository (making the git repository if needed).
+
+    In a new or empty directory, or an empty git repository; a directory
+    with files or a git repository with history only with ``existing``
+    (most likely the wrong directory otherwise); never inside another case
+    repository."""
     root = Path(directory or ".").expanduser().resolve()
     if (root / configmod.CONFIG_FILE).exists():
         raise RuleViolation("init-once", f"{root} is already a case repository",
                             "use it as it is, or choose another directory")
     if root.exists() and not root.is_dir():
-        raise UsageError(f"{root} exists and is not a directory")
+        raise UsageError(f"{root} exists and is not a directory",
+                         "name a new directory, or an empty one")
+    enclosing = store.enclosing_root(root.parent)
+    if enclosing is not None:
+        # Commands run in the inner one would find it, and those run from
+        # the outer one's top would not: two desks tangled in one tree.
+        raise RuleViolation("no-nested-repository",
+                            f"{root} is inside the case repository {enclosing}",
+                            f"choose a directory outside {enclosing}")
     clock.zone(timezone or "Europe/Oslo")  # refuse an unknown zone before writing anything
-    root.mkdir(parents=True, exist_ok=True)
+    if root.is_dir() and not existing:
+        found = _contents(root)
+        if found:
+            raise RuleViolation(
+                "init-in-empty", f"{root} {found}",
+                "casectl init makes a case repository in a new or empty directory: name a "
+                "new one (casectl init DIR), or add --existing to lay casectl out here anyway "
+                "(what is there stays, untouched and uncommitted)")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        writable = os.access(root, os.W_OK | os.X_OK)
+    except OSError as exc:
+        raise OperationFailed(f"cannot make the directory {root}: {exc.strerror}",
+                              "choose a path you can create (its parent must be a directory "
+                              "you may write in)") from None
+    if not writable:
+        raise OperationFailed(f"cannot write in {root}",
+                              "choose a directory you may write in, or ask for write access")
     if not journal.is_work_tree(root):
         journal.init(root)
     else:
@@ -43,6 +75,22 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None) -> 
             f"casectl init: {config['desk']['name']}", [("Action", "init"), ("Agent", agent)]),
             author, session.now(), require_committed=False)
     return root
+
+
+def _contents(root: Path) -> str | None:
+    """What makes ``root`` more than an empty directory (or an empty git
+    repository), said for the user; None when it is empty."""
+    try:
+        names = sorted(name for name in os.listdir(root) if name != ".git")
+    except OSError as exc:
+        raise OperationFailed(f"cannot read the directory {root}: {exc.strerror}",
+                              "choose a directory you may read and write") from None
+    if names:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        return f"is not empty (it holds {shown})"
+    if (root / ".git").exists() and journal.is_work_tree(root) and journal.head(root):
+        return "is a git repository with commits"
+    return None
 
 
 def _change_config(session: Session, action: str, subject: str,

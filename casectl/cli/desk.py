@@ -18,14 +18,18 @@ from . import options
               "directory's name).")
 @click.option("--timezone", metavar="ZONE", help="IANA time zone for timestamps "
               "(default: Europe/Oslo).")
-def init(directory: str | None, desk_name: str | None, timezone: str | None) -> None:
-    """Make a case repository in DIR (default: here).
+@click.option("--existing", is_flag=True, help="Lay casectl out in a directory that already "
+              "has files or git history (they are left as they are).")
+def init(directory: str | None, desk_name: str | None, timezone: str | None,
+         existing: bool) -> None:
+    """Make a case repository in DIR (default: here): a new or empty
+    directory, or with --existing one that already holds files.
 
     \b
     Example:
       casectl init servicedesk --desk "Helse Vest IKT" --timezone Europe/Oslo
     """
-    root = desk.init(directory, desk_name, timezone)
+    root = desk.init(directory, desk_name, timezone, existing)
     click.echo(f"Initialised case repository in {root}")
 
 
