@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Mapping
 
 from . import journal, store
-from .errors import RuleViolation
+from .errors import ReadOnlyRepository, RuleViolation
 
 PENDING = "pending.json"
 
@@ -115,10 +115,16 @@ def crash_point(name: str) -> None:
 
 def settle(root: Path) -> None:
     """Before any command reads: finish what a killed process left half
-    done. A stat when there is nothing to do; the lock only when there is."""
+    done. A stat when there is nothing to do; the lock only when there is.
+    In a read-only repository nothing can be finished: reading goes on (an
+    action would be refused anyway)."""
     if (store.state_dir(root) / PENDING).exists():
-        with store.locked(root):
-            recover(root)
+        try:
+            with store.locked(root):
+                recover(root)
+        except ReadOnlyRepository:
+            journal.notice("warning: an interrupted action is waiting to be finished, which "
+                           "this read-only repository does not allow; showing what is there")
 
 
 def recover(root: Path) -> str | None:
