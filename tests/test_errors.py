@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (act, build_desk, copy_desk, git, isolated_env, load_case, new_case, run,
+from helpers import (act, copy_desk, desk_template, git, load_case, new_case, run,
                      run_process, snapshot)
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    with isolated_env(tmp_path_factory.mktemp("errors-home")):
-        return build_desk(tmp_path_factory.mktemp("errors") / "desk")
+    return desk_template(tmp_path_factory, "errors")
 
 
 @pytest.fixture

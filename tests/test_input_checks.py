@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import (act, build_desk, case_file, commits, copy_desk, git, isolated_env,
+from helpers import (act, case_file, commits, copy_desk, desk_template, git,
                      load_case, new_case, run, snapshot)
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    with isolated_env(tmp_path_factory.mktemp("inputs-home")):
-        return build_desk(tmp_path_factory.mktemp("inputs") / "desk")
+    return desk_template(tmp_path_factory, "inputs")
 
 
 @pytest.fixture
