@@ -147,8 +147,11 @@ def _pattern_words(pattern: str, definition: Mapping[str, Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    return f"'{text[:60]}...'" if len(text) > 60 else f"'{text}'"
+    """A value as the user wrote it: text in quotes, anything else bare."""
+    if isinstance(value, str):
+        return f"'{value[:60]}...'" if len(value) > 60 else f"'{value}'"
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text[:60] + "..." if len(text) > 60 else text
 
 
 def plain_message(error: Any, field_name: str) -> str:
