@@ -24,7 +24,11 @@ def default_config(desk_name: str, timezone: str) -> dict[str, Any]:
 
 
 def check_slug(kind: str, value: str) -> str:
-    """Team and agent ids end up in file contents, paths and commit trailers."""
+    """A team or agent id as named on the command line, in the form it is
+    stored: lower case, as ids are case-insensitive on input (like case
+    ids), so --as KARI is kari. Ids end up in file contents, paths and
+    commit trailers, hence the narrow alphabet."""
+    value = value.strip().lower()
     if not SLUG_RE.match(value):
         raise UsageError(f"{kind} id {value!r} is not valid",
                          "use lower-case letters, digits, '.', '_' or '-', starting with a "
@@ -73,13 +77,13 @@ class Config:
 
     def check_agent(self, agent_id: str) -> str:
         """An agent named on the command line: must be listed once any are."""
-        check_slug("agent", agent_id)
+        agent_id = check_slug("agent", agent_id)
         if self.agents:
             self.agent(agent_id)
         return agent_id
 
     def check_team(self, team_id: str) -> str:
-        check_slug("team", team_id)
+        team_id = check_slug("team", team_id)
         if self.teams:
             self.team(team_id)
         return team_id
@@ -110,13 +114,14 @@ class Config:
         return [(ident, agent["name"]) for ident, agent in self.agents.items()
                 if team_id in (agent.get("teams") or [])]
 
-    def is_agent_or_team(self, target: str) -> str:
-        """'agent' or 'team': what a --to names. Agents win a tie, as people
-        hand cases to people more often than to queues."""
+    def is_agent_or_team(self, target: str) -> tuple[str, str]:
+        """('agent' or 'team', the id): what a --to names. Agents win a tie,
+        as people hand cases to people more often than to queues."""
+        target = target.strip().lower()
         if target in self.agents:
-            return "agent"
+            return "agent", target
         if target in self.teams:
-            return "team"
+            return "team", target
         known = sorted(self.agents) + sorted(self.teams)
         raise NotFound(f"{target!r} is neither an agent nor a team in {CONFIG_FILE}",
                        "known: " + (", ".join(known) if known else "none yet; add them with "
@@ -151,7 +156,16 @@ def problems(data: Any, root: Path, cache_dir: Path | None) -> list[tuple[str, s
     found = [(p.field, p.message) for p in validator.problems(data, CONFIG_FILE)]
     if found:
         return found
+    owners: dict[str, str] = {}
     for agent_id, agent in data.get("agents", {}).items():
+        # The acting agent is found by git's user.email: two agents with one
+        # address would file one's commits as the other's.
+        address = agent["email"].strip().casefold()
+        if address in owners:
+            found.append((f"agents.{agent_id}.email", f"agents {owners[address]} and "
+                          f"{agent_id} have the same e-mail address {agent['email']}; each "
+                          "agent needs their own"))
+        owners.setdefault(address, agent_id)
         for team_id in agent.get("teams") or []:
             if team_id not in data.get("teams", {}):
                 found.append((f"agents.{agent_id}", f"agent {agent_id} is in team "

@@ -131,3 +131,4 @@ class InvalidData(CasectlError):
         self.path = path
         self.field = field
         self.line = line
+        self.detail = message  # without the file, line and field: for reports that add them

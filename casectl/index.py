@@ -22,7 +22,7 @@ from . import journal, model, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "4"  # 4: created_ts/updated_ts, sorts by instant
+SCHEMA_VERSION = "5"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
@@ -236,7 +236,8 @@ def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, st
     body = [doc.get("description") or "", doc.get("solution") or "", doc.get("rejection") or ""]
     body.extend(model.event_text(event) for event in doc.get("log") or []
                 if isinstance(event, dict) and event.get("kind") != "created")
-    reporter_text = " ".join(str(v) for v in reporter.values() if v)
+    reporter_text = " ".join([*(str(v) for v in reporter.values() if v),
+                              *_phone_terms(reporter.get("phone"))])
     fields = " ".join(str(v) for v in (doc.get("fields") or {}).values())
     return row, (doc["subject"], "\n".join(
         [reporter_text, fields, *(part for part in body if part)]))
@@ -252,6 +253,18 @@ def _instant(text: str) -> int | None:
     if moment.tzinfo is None:  # the schema requires an offset; read a bare time as UTC
         moment = moment.replace(tzinfo=timezone.utc)
     return round(moment.timestamp() * 1000)
+
+
+def _phone_terms(phone: Any) -> list[str]:
+    """Words that let a phone number be found however it is typed. The file
+    keeps it as typed ("+47 917 22 418"), whose words are 47, 917, 22 and
+    418; a search for 91722418 or 4791722418 matches by prefix, so the
+    digits are indexed whole and without the first one, two or three (the
+    country code) while at least 8 are left."""
+    if not isinstance(phone, str):
+        return []
+    digits = "".join(c for c in phone if c.isascii() and c.isdigit())
+    return [digits[cut:] for cut in range(4) if len(digits) - cut >= 8]
 
 
 def _parse(path: str, blob: bytes) -> dict[str, Any]:

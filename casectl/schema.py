@@ -106,11 +106,100 @@ def _all_problems(schema: Mapping[str, Any], document: Any, file: str) -> list[P
     validator = jsonschema.Draft202012Validator(schema)
     found = []
     for error in validator.iter_errors(document):
-        # An if/then failure is reported at its deepest cause, which names the field.
+        # An if/then or anyOf failure is reported at its deepest cause, which
+        # names the field; of "null or a timestamp", the timestamp is meant.
         while error.context:
-            error = min(error.context, key=lambda e: -len(e.absolute_path))
-        found.append(Problem(file, _field_path(error.absolute_path), error.message))
+            error = min(error.context, key=lambda e: (-len(e.absolute_path), _is_null_type(e)))
+        field_name = _field_path(error.absolute_path)
+        found.append(Problem(file, field_name, plain_message(error, field_name)))
     return sorted(set(found), key=lambda p: (p.field, p.message))
+
+
+def _is_null_type(error: Any) -> bool:
+    return error.validator == "type" and error.validator_value == "null"
+
+
+_TYPE_WORDS = {"string": "text", "object": "a mapping (key: value lines)", "array": "a list",
+               "boolean": "true or false", "integer": "a whole number", "number": "a number",
+               "null": "null (empty)"}
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PATTERN_WORDS = {
+    "^[a-z0-9][a-z0-9._-]{0,63}$": "a lower-case id: letters a-z, digits, '.', '_' or '-', "
+                                   "starting with a letter or digit, at most 64 characters "
+                                   "(like kari or k-ikt)",
+    "\\S": "text that is not blank",
+}
+
+
+def _pattern_words(pattern: str, definition: Mapping[str, Any]) -> str:
+    """What a pattern expects, in words: a user editing a file should not
+    have to read a regular expression."""
+    if pattern in _PATTERN_WORDS:
+        return _PATTERN_WORDS[pattern]
+    if pattern.startswith("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"):
+        return "a timestamp with its UTC offset, e.g. '2026-11-03T09:15:00+01:00'"
+    counted = re.fullmatch(rf"\^\[{_ID_ALPHABET}\]\{{([0-9,]+)\}}\$", pattern)
+    if counted:
+        size = counted[1].replace(",", " or ")
+        return (f"an id of {size} characters: digits and capital letters other than "
+                "I, L, O and U")
+    return str(definition.get("description") or "in the form the schema describes")
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: text in quotes, anything else bare."""
+    if isinstance(value, str):
+        return f"'{value[:60]}...'" if len(value) > 60 else f"'{value}'"
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text[:60] + "..." if len(text) > 60 else text
+
+
+def plain_message(error: Any, field_name: str) -> str:
+    """A jsonschema error in words for someone who edited the file by hand:
+    no Python reprs, no regular expressions, and how to fix it."""
+    import datetime
+
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    last = field_name.rsplit(".", 1)[-1]
+    if isinstance(value, (datetime.date, datetime.time)):
+        # YAML reads an unquoted timestamp as a date and time, not as text.
+        shown = value.isoformat()
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            shown = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+        return f"quote the timestamp: {last}: '{shown}'"
+    if kind == "type":
+        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in
+                             (expected if isinstance(expected, list) else [expected]))
+        return f"field {field_name} must be {wanted}, not {_shown(value)}"
+    if kind == "enum":
+        return (f"field {field_name} must be one of {', '.join(str(v) for v in expected)}, "
+                f"not {_shown(value)}")
+    if kind == "const":
+        return f"field {field_name} must be {_shown(expected)}, not {_shown(value)}"
+    if kind == "pattern":
+        words = _pattern_words(expected, error.schema)
+        if "propertyNames" in error.schema_path:
+            return f"the key {_shown(value)} in {field_name} must be {words}"
+        return f"field {field_name} must be {words}, not {_shown(value)}"
+    if kind == "required":
+        missing = [key for key in expected if isinstance(value, dict) and key not in value]
+        return f"the field {', '.join(missing) or expected} is missing; add it"
+    if kind == "additionalProperties" and isinstance(value, dict):
+        known = set(error.schema.get("properties", {}))
+        extra = sorted(str(key) for key in value if key not in known)
+        return (f"unknown field {', '.join(extra)}; remove it (or check its spelling against: "
+                f"{', '.join(sorted(known))})")
+    if kind == "minLength" and expected <= 1:
+        return f"field {field_name} must not be empty"
+    if kind == "maxLength":
+        return f"field {field_name} is {len(value):,} characters; at most {expected:,} fit"
+    if kind == "minItems":
+        return f"field {field_name} must list at least {expected} item(s)"
+    if kind == "uniqueItems":
+        return f"field {field_name} lists an item twice"
+    if kind == "minProperties":
+        return f"field {field_name} must not be empty"
+    return str(error.message)
 
 
 CODE_FORMAT = "2"  # bump when the transformation below changes
@@ -212,8 +301,7 @@ def check_case_file(path: Path, label: str, validator: Validator) -> tuple[str |
     try:
         document = yamlio.read_mapping(path, label)
     except InvalidData as exc:
-        message = exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
-        return None, [Problem(label, "(file)", message, exc.line)]
+        return None, [Problem(label, exc.field or "(file)", exc.detail, exc.line)]
     problems = validator.problems(document, label)
     if problems:
         case_id = document.get("id")

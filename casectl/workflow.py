@@ -102,6 +102,12 @@ def assign(case: Mapping[str, Any], assignee: str | None, team: str | None,
            note: str | None) -> list[Step]:
     require_not_finished(case, "assign")
     require_handover_for_team_move(case, team)
+    if team is not None and assignee is None and team == case["team"]:
+        # Naming the case's own team changes nothing about where it is;
+        # taking the agent off it as a side effect would surprise.
+        raise RuleViolation("assignment-changes-something",
+                            f"case {case['id']} is in team {team} already",
+                            "name another team with --team, or an agent with --to")
     data: dict[str, Any] = {}
     if team is not None:
         data["team"] = team

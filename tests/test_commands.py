@@ -292,10 +292,10 @@ def test_agent_list_in_every_format(desk):
     assert [row["id"] for row in data] == sorted(AGENTS)
     by_id = {row["id"]: row for row in data}
     assert by_id["kari"] == {"id": "kari", "name": "Kari Nordmann",
-                             "email": "kari@helse.example.no", "teams": "servicedesk",
-                             "roles": "receiver,handler"}
-    assert by_id["admin"]["teams"] == ""
-    assert by_id["admin"]["roles"] == "admin,permission-admin"
+                             "email": "kari@helse.example.no", "teams": ["servicedesk"],
+                             "roles": ["receiver", "handler"]}
+    assert by_id["admin"]["teams"] == []
+    assert by_id["admin"]["roles"] == ["admin", "permission-admin"]
     rows = list(csv.DictReader(io.StringIO(act(desk, "agent", "list", "--format",
                                                "csv").stdout)))
     assert [row["id"] for row in rows] == sorted(AGENTS)

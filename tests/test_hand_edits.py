@@ -54,16 +54,18 @@ def test_a_failed_commit_leaves_nothing_for_the_next_command_to_commit(desk, mon
     assert texts.count("Femte") == 1
 
 
-@pytest.mark.parametrize("args", [
-    ["team", "add", "t1", "--name", " "],
-    ["agent", "add", "bob", "--name", "B" * 250, "--email", "b@x.no"],
-    ["agent", "add", "bob", "--name", "Bob", "--email", "@"],
+@pytest.mark.parametrize("args, message", [
+    (["team", "add", "t1", "--name", " "], "the team's name is empty"),
+    (["agent", "add", "bob", "--name", "B" * 250, "--email", "b@x.no"], "the limit is 200"),
+    (["agent", "add", "bob", "--name", "Bob", "--email", "@"], "is not an e-mail address"),
+    # What the input checks let through, the schema still refuses before writing.
+    (["team", "add", "t1", "--email", "t" * 300 + "@x.no"], "would not be valid"),
 ])
-def test_desk_changes_that_would_break_casectl_yaml_are_refused(desk, args):
+def test_desk_changes_that_would_break_casectl_yaml_are_refused(desk, args, message):
     before = head(desk)
     result = act(desk, *args)
     assert result.exit_code == 2, result.output
-    assert "would not be valid" in result.stderr
+    assert message in result.stderr
     assert head(desk) == before
     assert act(desk, "team", "list").exit_code == 0
 

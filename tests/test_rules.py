@@ -184,17 +184,11 @@ def test_close_without_solution_is_refused(cases, status):
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n"])
-def test_close_with_empty_solution_is_refused(cases, text):
+def test_close_with_empty_solution_is_a_usage_error(cases, text):
+    """An empty text is a usage error in every command (tests/test_errors.py)."""
     desk, ids = cases
-    refused(desk, "close", ids["started"], "--solution", text, rule="close-needs-solution")
-    refused(desk, "close", ids["started"], "--solution", text, "--confirmed",
-            rule="close-needs-solution")
-
-
-def test_close_with_empty_solution_from_stdin_is_refused(cases):
-    desk, ids = cases
-    refused(desk, "close", ids["started"], "--solution", "-", input="",
-            rule="close-needs-solution")
+    usage_error(desk, "close", ids["started"], "--solution", text)
+    usage_error(desk, "close", ids["started"], "--solution", text, "--confirmed")
 
 
 def test_reject_without_reason_option_is_a_usage_error(cases):
@@ -204,9 +198,9 @@ def test_reject_without_reason_option_is_a_usage_error(cases):
 
 
 @pytest.mark.parametrize("text", ["", "   "])
-def test_reject_with_empty_reason_is_refused(cases, text):
+def test_reject_with_empty_reason_is_a_usage_error(cases, text):
     desk, ids = cases
-    refused(desk, "reject", ids["new"], "--reason", text, rule="reject-needs-reason")
+    usage_error(desk, "reject", ids["new"], "--reason", text)
 
 
 def test_reopen_without_reason_option_is_a_usage_error(cases):
@@ -216,9 +210,9 @@ def test_reopen_without_reason_option_is_a_usage_error(cases):
 
 
 @pytest.mark.parametrize("text", ["", "   "])
-def test_reopen_with_empty_reason_is_refused(cases, text):
+def test_reopen_with_empty_reason_is_a_usage_error(cases, text):
     desk, ids = cases
-    refused(desk, "reopen", ids["closed"], "--reason", text, rule="reopen-needs-reason")
+    usage_error(desk, "reopen", ids["closed"], "--reason", text)
 
 
 def test_handover_without_note_option_is_a_usage_error(cases):
@@ -228,10 +222,9 @@ def test_handover_without_note_option_is_a_usage_error(cases):
 
 
 @pytest.mark.parametrize("text", ["", "  "])
-def test_handover_with_empty_note_is_refused(cases, text):
+def test_handover_with_empty_note_is_a_usage_error(cases, text):
     desk, ids = cases
-    refused(desk, "handover", ids["new"], "--to", "per", "--note", text,
-            rule="handover-needs-note")
+    usage_error(desk, "handover", ids["new"], "--to", "per", "--note", text)
 
 
 # ---------------------------------------------------------------- handover and assignment
@@ -374,20 +367,23 @@ def test_notify_without_reporter_address_is_refused(desk):
 
 # ---------------------------------------------------------------- who is acting
 
-def test_unknown_agent_via_as_is_refused(cases):
+def test_unknown_agent_via_as_is_not_found(cases):
+    """Not found (3), like any unknown agent (tests/test_errors.py)."""
     desk, ids = cases
-    result = refused(desk, "log", ids["new"], "Hei", agent="nobody", rule="known-agent")
-    assert "'nobody' is not an agent in casectl.yaml" in result.stderr
-    for agent in AGENTS:
-        assert agent in result.stderr.split("hint:")[1]
-    refused(desk, "new", "--subject", "Ny sak", agent="nobody", rule="known-agent")
+    before = snapshot(desk)
+    for args in (["log", ids["new"], "Hei"], ["new", "--subject", "Ny sak"]):
+        result = act(desk, *args, agent="nobody")
+        assert result.exit_code == 3, result.output
+        assert "no agent 'nobody' in casectl.yaml" in result.stderr
+        for agent in AGENTS:
+            assert agent in result.stderr.split("hint:")[1]
+    assert snapshot(desk) == before
 
 
-def test_unknown_agent_via_environment_is_refused(cases):
+def test_unknown_agent_via_environment_is_not_found(cases):
     desk, ids = cases
-    result = refused(desk, "log", ids["new"], "Hei", agent=None,
-                     env={"CASECTL_AGENT": "nobody"}, rule="known-agent")
-    assert "'nobody'" in result.stderr
+    result = run("--repo", str(desk), "log", ids["new"], "Hei", env={"CASECTL_AGENT": "nobody"})
+    assert result.exit_code == 3 and "'nobody'" in result.stderr
 
 
 def test_agent_from_environment_is_accepted(cases):

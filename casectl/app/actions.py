@@ -11,7 +11,7 @@ from .. import clock, config as configmod, ids, journal, model, schema, store, t
     workflow, yamlio
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
-from .inputs import clean_subject, clean_text
+from .inputs import clean_line, clean_phone, clean_subject, clean_text, email_address
 from .session import Session
 
 
@@ -119,7 +119,7 @@ def new_case(session: Session, *, subject: str, description: str | None = None,
         "category": config.check_category(category) if category else None,
         "priority": (priority or model.Priority.MEDIUM).value,
         "team": team, "assignee": assignee,
-        "reporter": reporter.to_dict() if reporter else None,
+        "reporter": _checked_reporter(reporter).to_dict() if reporter else None,
         "notify": notify, "fields": dict(fields or {}),
     }
     if notify and not (reporter and reporter.email):
@@ -134,6 +134,16 @@ def new_case(session: Session, *, subject: str, description: str | None = None,
         case = model.with_header(case_id, events)
         _save(session, store.case_relpath(case_id), case, "new", events)
     return case
+
+
+def _checked_reporter(reporter: Reporter) -> Reporter:
+    """The reporter as the file keeps it: names on one line, an address
+    that is one, a phone number that can be dialled."""
+    return Reporter(name=clean_line(reporter.name, "the reporter's name"),
+                    email=email_address(reporter.email, "the reporter's address")
+                    if reporter.email is not None else None,
+                    phone=clean_phone(reporter.phone),
+                    org=clean_line(reporter.org, "the reporter's organisation"))
 
 
 def _fresh_case_id(session: Session) -> str:
@@ -175,10 +185,9 @@ def take(session: Session, case_id: str, note: str | None) -> Case:
 def handover(session: Session, case_id: str, to: str, note: str | None) -> Case:
     config = session.config
     if config.agents or config.teams:
-        kind = config.is_agent_or_team(to)
+        kind, to = config.is_agent_or_team(to)
     else:
-        kind = "agent"
-        configmod.check_slug("agent", to)
+        kind, to = "agent", configmod.check_slug("agent", to)
     text = clean_text(note, "the handover note")
     if kind == "agent":
         def decide(case: Case) -> list[workflow.Step]:

@@ -11,6 +11,7 @@ from .. import clock, config as configmod, journal, schema, store, transaction, 
 from ..config import Config
 from ..errors import OperationFailed, RuleViolation, UsageError
 from .actions import refuse_invalid
+from .inputs import clean_name, email_address
 from .session import Session
 
 GITATTRIBUTES = "cases/**/*.yaml merge=casectl\n"
@@ -114,8 +115,10 @@ def _change_config(session: Session, action: str, subject: str,
 
 def add_team(session: Session, team_id: str, name: str | None, email: str | None
              ) -> dict[str, Any]:
-    configmod.check_slug("team", team_id)
-    entry = {"name": (name or team_id).strip(), "email": email}
+    team_id = configmod.check_slug("team", team_id)
+    entry = {"name": clean_name(name, "the team's name") if name is not None else team_id,
+             "email": email_address(email, "the team's e-mail address")
+             if email is not None else None}
 
     def change(config: Config) -> None:
         if team_id in config.teams:
@@ -128,16 +131,23 @@ def add_team(session: Session, team_id: str, name: str | None, email: str | None
 
 def add_agent(session: Session, agent_id: str, name: str, email: str,
               teams: Sequence[str], roles: Sequence[str]) -> dict[str, Any]:
-    configmod.check_slug("agent", agent_id)
-    if "@" not in email:
-        raise UsageError(f"{email!r} is not an e-mail address")
-    entry = {"name": name.strip(), "email": email.strip(), "teams": list(dict.fromkeys(teams)),
+    agent_id = configmod.check_slug("agent", agent_id)
+    entry = {"name": clean_name(name, "the agent's name"),
+             "email": email_address(email, "the agent's e-mail address"),
+             "teams": list(dict.fromkeys(configmod.check_slug("team", t) for t in teams)),
              "roles": list(dict.fromkeys(roles))}
 
     def change(config: Config) -> None:
         if agent_id in config.agents:
             raise RuleViolation("unique-agent", f"agent {agent_id!r} exists already",
                                 "choose another id")
+        for other_id, other in config.agents.items():
+            # Who is acting is found by git's user.email: a shared address
+            # would file one agent's commits as the other's.
+            if other["email"].casefold() == entry["email"].casefold():
+                raise RuleViolation("unique-agent-email",
+                                    f"agent {other_id} has the e-mail address {other['email']} "
+                                    "already", "give each agent their own address")
         for team in entry["teams"]:
             config.team(team)
         config.agents[agent_id] = entry

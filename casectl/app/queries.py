@@ -23,12 +23,12 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
     """Cases matching the filters, from the query index, and any warnings."""
     from .. import index  # sqlite3 is for reading; actions do not pay for its import
 
-    if assignee == "me":
+    if assignee is not None and assignee.strip().lower() == "me":
         assignee = session.actor()[0]
     elif assignee is not None:
-        session.config.check_agent(assignee)  # a typo must not look like an empty queue
+        assignee = session.config.check_agent(assignee)  # a typo must not look like an empty queue
     if team is not None:
-        session.config.check_team(team)
+        team = session.config.check_team(team)
     return index.query(session.root, statuses=statuses, scope=scope, team=team,
                        assignee=assignee, priorities=priorities, types=types,
                        category=category, sort=sort, limit=limit)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 from .. import clock, config as configmod, journal, store, transaction
 from ..config import Config
 from ..errors import RuleViolation
+from .inputs import slugify
 
 
 @dataclass
@@ -44,11 +44,6 @@ def open_session(repo: str | None, as_agent: str | None) -> Session:
     return Session(root, configmod.load(root, store.state_dir(root)), as_agent)
 
 
-def _slugify(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9._-]+", "-", text.strip().lower()).strip("-._")
-    return slug[:64] or "agent"
-
-
 def resolve_actor(root: Path, config: Config, as_agent: str | None
                   ) -> tuple[str, journal.Author]:
     """Who is acting: --as, else CASECTL_AGENT, else the git identity matched
@@ -56,13 +51,10 @@ def resolve_actor(root: Path, config: Config, as_agent: str | None
     works alone under their git identity (or their login name)."""
     chosen = as_agent or os.environ.get("CASECTL_AGENT") or None
     if chosen:
-        configmod.check_slug("agent", chosen)
+        # An agent named by --as is looked up like one named by --to: an
+        # unknown one is not found (exit 3), whichever option named it.
+        chosen = config.check_agent(chosen)
         if config.agents:
-            if chosen not in config.agents:
-                raise RuleViolation(
-                    "known-agent", f"{chosen!r} is not an agent in {configmod.CONFIG_FILE}",
-                    "act as one of: " + ", ".join(sorted(config.agents)) +
-                    " (or have an admin run 'casectl agent add')")
             agent = config.agents[chosen]
             return chosen, journal.Author(agent["name"], agent["email"])
         name, email = journal.identity(root)
@@ -84,5 +76,5 @@ def resolve_actor(root: Path, config: Config, as_agent: str | None
         login = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry, as in some containers
         login = "agent"
-    agent_id = _slugify((email or "").split("@")[0] or name or login)
+    agent_id = slugify((email or "").split("@")[0] or name or login, "agent")
     return agent_id, journal.Author(name or login, email or f"{login}@localhost")

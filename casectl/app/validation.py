@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .. import config as configmod, schema, store
+from .. import config as configmod, schema, store, yamlio
 from ..errors import InvalidData, NotARepository, NotFound
 
 @dataclass
@@ -57,14 +57,16 @@ def validate(repo: str | None, paths: Sequence[str],
         assert root is not None
         targets = store.all_case_files(root)
         report.checked += 1
-        try:
-            configmod.load(root, store.state_dir(root))
-        except InvalidData as exc:
-            report.problems.append(schema.Problem(configmod.CONFIG_FILE, exc.field or "(file)",
-                                                  exc.message, exc.line))
+        report.problems.extend(_config_problems(root / configmod.CONFIG_FILE,
+                                                configmod.CONFIG_FILE, root))
     for given in paths:
         path = Path(given)
-        if path.is_dir():
+        if path.is_file() and path.name == configmod.CONFIG_FILE:
+            # The desk configuration, named on its own: check it as one, not
+            # as a case file (which it would fail in every field).
+            report.checked += 1
+            report.problems.extend(_config_problems(path, _label(path, root), root))
+        elif path.is_dir():
             targets.extend(sorted(p for p in path.rglob("*.yaml") if p.name != "casectl.yaml"))
         elif path.is_file():
             targets.append(path)
@@ -83,6 +85,20 @@ def validate(repo: str | None, paths: Sequence[str],
         report = _collect(report, (schema.check_batch(*args, b) for b in batches),
                           len(items), progress)
     return report
+
+
+def _config_problems(path: Path, label: str, root: Path | None) -> list[schema.Problem]:
+    """What is wrong with a casectl.yaml, each problem once prefixed
+    (``casectl.yaml: field: message``), against the schemas beside it."""
+    try:
+        data = yamlio.load(path.read_text(encoding="utf-8"), label)
+    except InvalidData as exc:
+        return [schema.Problem(label, exc.field or "(file)", exc.detail, exc.line)]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [schema.Problem(label, "(file)", f"cannot read: {exc}")]
+    cache = store.state_dir(root) if root is not None else None
+    return [schema.Problem(label, field_name, message)
+            for field_name, message in configmod.problems(data, path.resolve().parent, cache)]
 
 
 def _collect(report: ValidationReport, results: Iterable[Any], total: int,

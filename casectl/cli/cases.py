@@ -14,7 +14,8 @@ from . import options, parsing
 
 
 @click.command()
-@click.option("--subject", required=True, metavar="TEXT", help="One line saying what is wrong or wanted.")
+@click.option("--subject", required=True, metavar="TEXT|-",
+              help="One line saying what is wrong or wanted; - reads standard input.")
 @click.option("--description", metavar="TEXT|-", help="The details; - reads standard input.")
 @click.option("--type", "type_", type=options.TYPE, help="Case type (default: incident).")
 @click.option("--category", metavar="CATEGORY", help="Category (one of casectl.yaml's, when it lists any).")
@@ -42,7 +43,8 @@ def new(ctx: click.Context, subject: str, description: str | None, type_: str | 
           --phone "+47 912 34 567" --org "Bergen kommune" --field epj=EPJ-2231 --field kommune=Bergen
     """
     return actions.new_case(
-        options.session(ctx), subject=subject, description=options.text(description),
+        options.session(ctx), subject=options.text(subject) or "",
+        description=options.text(description),
         type_=model.CaseType(type_.lower()) if type_ else None, category=category,
         reporter=parsing.reporter(reporter, phone, org),
         priority=model.Priority(priority.lower()) if priority else None, team=team,

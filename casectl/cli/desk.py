@@ -116,6 +116,9 @@ def agent_list(ctx: click.Context, fmt: str) -> None:
       casectl agent list --json
     """
     agents = options.session(ctx).config.agents
-    data = [{"id": k, **v, "teams": ",".join(v.get("teams") or []),
-             "roles": ",".join(v.get("roles") or [])} for k, v in sorted(agents.items())]
+    data = [{"id": k, **v, "teams": list(v.get("teams") or []),
+             "roles": list(v.get("roles") or [])} for k, v in sorted(agents.items())]
+    if fmt in ("table", "csv"):  # a cell holds text; JSON and YAML keep the lists
+        data = [{**row, "teams": ",".join(row["teams"]), "roles": ",".join(row["roles"])}
+                for row in data]
     click.echo(render.rows(data, fmt, ["id", "name", "email", "teams", "roles"]))

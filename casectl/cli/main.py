@@ -46,8 +46,10 @@ class CasectlGroup(click.Group):
         except Exception as exc:  # a bug: say so plainly, keep the details for the report
             if os.environ.get("CASECTL_DEBUG") == "1":
                 raise
-            click.echo(f"casectl: internal error (a bug in casectl): {type(exc).__name__}: "
-                       f"{exc}\n  hint: {_bug_report(exc)}", err=True)
+            # One line: the exception's own text may be long or span lines,
+            # and it is in the report with the traceback.
+            click.echo(f"casectl: internal error ({type(exc).__name__}), a bug in casectl: "
+                       f"{_bug_report(exc)}", err=True)
             ctx.exit(EXIT_BUG)
 
 
@@ -63,8 +65,7 @@ def _bug_report(exc: BaseException) -> str:
         where = f"the details are in {path}"
     except OSError:
         where = "run it again with CASECTL_DEBUG=1 for the details"
-    return (f"please report it to the casectl maintainers; {where}. An action that failed "
-            "this way committed nothing")
+    return f"please report it to the casectl maintainers; {where}"
 
 
 @click.group(cls=CasectlGroup, context_settings=CONTEXT)
@@ -105,6 +106,9 @@ def main() -> None:
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception:  # a bug re-raised for CASECTL_DEBUG=1: the traceback, and still 70
+        traceback.print_exc()
+        code = EXIT_BUG
     if sys.getprofile() or sys.gettrace():  # a profiler, coverage or a debugger wants the exit
         sys.exit(code)
     try:

@@ -38,8 +38,15 @@ def view(session: sessions.Session) -> render.View:
 
 
 def text(value: str | None) -> str | None:
-    """`-` reads the text from standard input."""
+    """`-` reads the text from standard input, once per command: a second
+    `-` would read nothing and store an empty text or fail obscurely."""
     if value == "-":
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            if ctx.meta.get("casectl.stdin_read"):
+                raise UsageError("only one option or argument can read standard input (-)",
+                                 "give the other texts on the command line")
+            ctx.meta["casectl.stdin_read"] = True
         try:
             read = sys.stdin.read()
             read.encode("utf-8")  # surrogate-escaped bytes read, but cannot be stored

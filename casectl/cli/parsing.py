@@ -7,42 +7,68 @@ import re
 from typing import Sequence
 
 from .. import config as configmod
+from ..app import inputs
 from ..errors import UsageError
 from ..model import Reporter
 
-_NAMED_ADDRESS = re.compile(r"^\s*\"?(?P<name>[^<>\"]*?)\"?\s*<(?P<email>[^<>\s@]+@[^<>\s@]+)>\s*$")
-_BARE_ADDRESS = re.compile(r"^\s*<?(?P<email>[^<>\s@]+@[^<>\s@]+)>?\s*$")
+# "Name <address>": the name is everything before the last "<", so the
+# comma of "Nordmann, Ola <ola@...>" (as mail programs write it) stays in
+# the name, where email.utils.parseaddr would split at it.
+_NAMED = re.compile(r"^(?P<name>[^<>]*)<(?P<address>[^<>]*)>$")
 
 
 def reporter(value: str | None, phone: str | None, org: str | None) -> Reporter | None:
-    """The reporter from "Name <email>", a bare address or a bare name. Mail
-    programs write "Nordmann, Ola <ola@...>"; the comma is part of the name."""
-    if not (value or phone or org):
+    """The reporter from "Name <email>", a bare address or a bare name; the
+    address is checked by inputs.email_address, phone and org are checked
+    by the application."""
+    if value is None and phone is None and org is None:
         return None
     name, email = None, None
-    if value and value.strip():
-        named = _NAMED_ADDRESS.match(value)
-        bare = _BARE_ADDRESS.match(value)
+    if value is not None:
+        text = value.strip()
+        named = _NAMED.match(text)
         if named:
-            name, email = named["name"].strip() or None, named["email"]
-        elif bare:
-            email = bare["email"]
-        elif "<" in value or ">" in value or "@" in value:
-            raise UsageError(f"cannot read the reporter {value!r}",
-                             "write it as \"Name <name@example.org>\", an address, or a name")
+            email = _address(named["address"], value)
+            name = named["name"].strip().strip('"').strip() or None
+        elif "@" in text:
+            email = _address(text, value)
+        elif "<" in text or ">" in text:
+            raise UsageError(f"cannot read the reporter {value!r}", _REPORTER_HINT)
         else:
-            name = " ".join(value.split())
-    return Reporter(name=name, email=email, phone=(phone or "").strip() or None,
-                    org=(org or "").strip() or None)
+            name = text
+    return Reporter(name=name, email=email, phone=phone, org=org)
+
+
+_REPORTER_HINT = "write it as \"Name <name@example.org>\", an address, or a name"
+
+
+def _address(text: str, given: str) -> str:
+    try:
+        return inputs.email_address(text, "the reporter's address")
+    except UsageError as exc:
+        raise UsageError(f"cannot read the reporter {given!r}: {exc.message}",
+                         _REPORTER_HINT) from None
 
 
 def fields(pairs: Sequence[str]) -> dict[str, str]:
+    """--field KEY=VALUE, each key once. Keys are stored as YAML keys and
+    searched by, so they keep to a-z, 0-9, '.', '_' and '-'."""
     found: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().lower()
-        if not sep or not configmod.SLUG_RE.match(key):
+        if not sep or not key:
             raise UsageError(f"--field {pair!r} is not KEY=VALUE",
                              "write it like --field epj=12345 --field kommune=Bergen")
+        if not configmod.SLUG_RE.match(key):
+            suggestion = inputs.slugify(key, "")
+            raise UsageError(
+                f"in --field KEY=VALUE, the key {key!r} has characters a key cannot have",
+                "a key uses only the letters a-z (no accents or æ, ø, å), digits, '.', '_' "
+                "and '-', starts with a letter or digit and is at most 64 characters"
+                + (f", e.g. --field {suggestion}={value.strip()}" if suggestion else ""))
+        if key in found:
+            raise UsageError(f"--field {key} is given twice",
+                             f"give each key once: --field {key}=VALUE")
         found[key] = value.strip()
     return found

@@ -9,6 +9,7 @@ import click
 
 from .. import model, render
 from ..app import queries, validation
+from ..errors import UsageError
 from . import options
 
 
@@ -34,10 +35,10 @@ def show(ctx: click.Context, case_id: str, fmt: str) -> None:
 @click.command("list")
 @click.option("--status", "statuses", multiple=True, type=options.STATUS,
               help="Only this status (repeatable); overrides --open/--closed/--all.")
-@click.option("--open", "scope", flag_value="open", default=True,
+@click.option("--open", "open_", is_flag=True,
               help="Open cases: new, started, waiting, solved (the default).")
-@click.option("--closed", "scope", flag_value="closed", help="Closed and rejected cases.")
-@click.option("--all", "scope", flag_value="all", help="Every case.")
+@click.option("--closed", is_flag=True, help="Closed and rejected cases.")
+@click.option("--all", "all_", is_flag=True, help="Every case.")
 @click.option("--team", metavar="TEAM", help="Only this team's cases.")
 @click.option("--assignee", metavar="AGENT|me", help="Only this agent's cases; me is you.")
 @click.option("--priority", "priorities", multiple=True, type=options.PRIORITY,
@@ -50,7 +51,8 @@ def show(ctx: click.Context, case_id: str, fmt: str) -> None:
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N cases.")
 @options.output_options
 @click.pass_context
-def list_(ctx: click.Context, statuses: Sequence[str], scope: str, team: str | None,
+def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool, all_: bool,
+          team: str | None,
           assignee: str | None, priorities: Sequence[str], types: Sequence[str],
           category: str | None, sort: str, limit: int | None, fmt: str) -> None:
     """List cases, open ones by default, most urgent first.
@@ -63,6 +65,14 @@ def list_(ctx: click.Context, statuses: Sequence[str], scope: str, team: str | N
     Example:
       casectl list --assignee me --priority critical --priority high
     """
+    # Three flags, not one option with three flag values: that would quietly
+    # take the last of --open --closed, where the user meant something else.
+    scopes = [name for name, given in (("open", open_), ("closed", closed), ("all", all_))
+              if given]
+    if len(scopes) > 1:
+        raise UsageError(" and ".join(f"--{name}" for name in scopes) + " exclude each other",
+                         "give one of --open (the default), --closed or --all")
+    scope = scopes[0] if scopes else "open"
     session = options.session(ctx)
     found, warnings = queries.list_cases(
         session, statuses=[s.lower() for s in statuses], scope=scope, team=team,

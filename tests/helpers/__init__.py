@@ -115,6 +115,14 @@ def build_desk(root: Path) -> Path:
     return root
 
 
+def desk_template(factory: pytest.TempPathFactory, name: str) -> Path:
+    """``build_desk`` once for a module (for a fixture of module scope, which
+    outlives one test's isolation, so it builds in an isolation of its own);
+    tests take copies with ``copy_desk``."""
+    with isolated_env(factory.mktemp(f"{name}-home")):
+        return build_desk(factory.mktemp(name) / "desk")
+
+
 def copy_desk(template: Path, where: Path) -> Path:
     """A copy of the repository ``template`` (.git and all) at ``where``/desk."""
     root = where / "desk"
