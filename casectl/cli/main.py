@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import time
-import traceback
 from typing import Any
 
 import click
@@ -55,6 +52,10 @@ class CasectlGroup(click.Group):
 
 def _bug_report(exc: BaseException) -> str:
     """Write the traceback where the user can find it; say where."""
+    import tempfile  # only a bug pays for these imports (~20 ms)
+    import time
+    import traceback
+
     details = "".join(traceback.format_exception(exc))
     try:
         handle, path = tempfile.mkstemp(prefix=f"casectl-bug-{time.strftime('%Y%m%d-%H%M%S')}-",
@@ -107,6 +108,8 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception:  # a bug re-raised for CASECTL_DEBUG=1: the traceback, and still 70
+        import traceback
+
         traceback.print_exc()
         code = EXIT_BUG
     if sys.getprofile() or sys.gettrace():  # a profiler, coverage or a debugger wants the exit

@@ -4,7 +4,6 @@ the output options and the argument types."""
 from __future__ import annotations
 
 import functools
-import shutil
 import sys
 from typing import Any, Callable
 
@@ -32,6 +31,8 @@ DEFAULT_WIDTH = 100
 def view(session: sessions.Session) -> render.View:
     """How tables should look here: the terminal's width (COLUMNS wins, as
     shutil reads it), the session's clock and the desk's time zone."""
+    import shutil  # ~6 ms of imports: reading commands only
+
     width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
     now = session.now()  # in the desk's zone, so its tzinfo is the desk's
     return render.View(width=width, now=now, tz=now.tzinfo)
