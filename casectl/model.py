@@ -174,10 +174,6 @@ def header_differences(case: Mapping[str, Any], replayed: Mapping[str, Any]) -> 
     return [key for key in HEADER_KEYS if case.get(key) != replayed.get(key)]
 
 
-def is_open(case: Mapping[str, Any]) -> bool:
-    return case["status"] in OPEN_STATUSES
-
-
 def _created(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
     header.update(
         subject=data["subject"],
