@@ -11,7 +11,8 @@ Fixtures (function scope unless said):
 
 Test modules that want a repository built once per module do it inside
 ``isolated_env`` (a fixture of module scope outlives one test's isolation)
-with ``build_desk``, and give each test its own copy with ``copy_desk``.
+with ``desk_template``, and give each test its own copy with ``copy_desk``
+(as ``desk`` does with the session's ``standard_desk``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Callable, Iterator
 import pytest
 from click.testing import Result
 
-from helpers import build_desk, init_desk, isolated_env, run
+from helpers import copy_desk, desk_template, init_desk, isolated_env, run
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +46,14 @@ def empty_repo(tmp_path: Path) -> Path:
     return init_desk(tmp_path / "desk")
 
 
+@pytest.fixture(scope="session")
+def standard_desk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The desk of AGENTS and TEAMS, built once per run: tests take copies."""
+    return desk_template(tmp_path_factory, "standard")
+
+
 @pytest.fixture
-def desk(tmp_path: Path) -> Path:
-    """A case repository with teams and agents (see AGENTS and TEAMS)."""
-    return build_desk(tmp_path / "desk")
+def desk(tmp_path: Path, standard_desk: Path) -> Path:
+    """A case repository with teams and agents (see AGENTS and TEAMS): a
+    fresh copy of ``standard_desk``, .git and all."""
+    return copy_desk(standard_desk, tmp_path)

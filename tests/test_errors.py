@@ -13,19 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (act, copy_desk, desk_template, git, load_case, new_case, run,
+from helpers import (act, git, load_case, new_case, run,
                      run_process, snapshot)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return desk_template(tmp_path_factory, "errors")
-
-
-@pytest.fixture
-def desk(tmp_path, template) -> Path:
-    """conftest's desk, built once for the module and copied for each test."""
-    return copy_desk(template, tmp_path)
 
 
 def closed_case(repo: Path) -> str:

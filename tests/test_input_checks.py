@@ -10,19 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import (act, case_file, commits, copy_desk, desk_template, git,
+from helpers import (act, case_file, commits, git,
                      load_case, new_case, run, snapshot)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return desk_template(tmp_path_factory, "inputs")
-
-
-@pytest.fixture
-def desk(tmp_path, template) -> Path:
-    """conftest's desk, built once for the module and copied for each test."""
-    return copy_desk(template, tmp_path)
 
 
 def fails(repo: Path, code: int, *args: str, input: str | None = None) -> str:
