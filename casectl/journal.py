@@ -645,11 +645,13 @@ _TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
 
 def parse_trailers(text: str) -> dict[str, list[str]]:
     """The trailers of a commit message: its last paragraph, when every line
-    of it is "Key: value". Parsed here rather than by git interpret-trailers,
-    which stops at a "---" line that a logged text may well contain."""
+    of it is "Key: value" and it is not the subject paragraph (a hand
+    commit "Fix: typo" has no trailers, as git reads it). Parsed here rather
+    than by git interpret-trailers, which stops at a "---" line that a
+    logged text may well contain."""
     paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
     found: dict[str, list[str]] = {}
-    if not paragraphs:
+    if len(paragraphs) < 2:
         return found
     lines = paragraphs[-1].splitlines()
     matches = [_TRAILER.match(line) for line in lines]
