@@ -81,8 +81,8 @@ def tree_of(root: Path, rev: str = "HEAD") -> str:
 # ---------------------------------------------------------------- environment
 
 REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY",
-                        "GIT_NAMESPACE", "GIT_CONFIG_PARAMETERS", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-                        "GIT_COMMON_DIR", "GIT_PREFIX")
+                        "GIT_NAMESPACE", "GIT_CONFIG_PARAMETERS",
+                        "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_PREFIX")
 KEPT_VARIABLES = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM", "GIT_SSH_COMMAND", "GIT_TRACE",
                   "GIT_TRACE_PACKET", "GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0",
                   "GIT_CONFIG_VALUE_0", "GIT_ASKPASS")
