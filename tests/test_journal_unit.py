@@ -470,11 +470,9 @@ def test_index_lock_left_by_a_killed_casectl_is_removed(committed: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(journal, "LOCK_WAIT", 0.3)
     lock_path(committed).write_bytes(journal._LOCK_MARK + b"999999\n")
-    started = time.monotonic()
-    with journal.IndexLock(committed):
+    with journal.IndexLock(committed):  # a wait would give up after LOCK_WAIT
         assert lock_path(committed).read_bytes() == \
             journal._LOCK_MARK + f"{os.getpid()}\n".encode()
-    assert time.monotonic() - started < 0.3
     assert not lock_path(committed).exists()
 
 
