@@ -497,6 +497,7 @@ class IndexLock:
         self.index = git_dir(root) / "index"
         self.next = git_dir(root) / "casectl" / "index.next"
         self.inode: int | None = None
+        self.mark = b""
         self._staged = False
 
     def __enter__(self) -> IndexLock:
@@ -527,7 +528,8 @@ class IndexLock:
         try:
             # git never reads another process's lock file; the mark tells a
             # later casectl that this one is casectl's (see _left_by_casectl).
-            os.write(handle, _LOCK_MARK + str(os.getpid()).encode() + b"\n")
+            self.mark = _LOCK_MARK + str(os.getpid()).encode() + b"\n"
+            os.write(handle, self.mark)
             self.inode = os.fstat(handle).st_ino
         finally:
             os.close(handle)
@@ -551,9 +553,15 @@ class IndexLock:
         self.release()
 
     def release(self) -> None:
+        """Remove index.lock if it is still the one taken: the same inode
+        and still this process's mark (if someone removed it and git made
+        its own, the file system may well have given git the same inode)."""
         try:
             if self.inode is not None and os.stat(self.path).st_ino == self.inode:
-                os.unlink(self.path)
+                with open(self.path, "rb") as handle:
+                    still_ours = handle.read(len(self.mark) + 1) == self.mark
+                if still_ours:
+                    os.unlink(self.path)
         except FileNotFoundError:
             pass
         self.inode = None
@@ -645,11 +653,13 @@ _TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
 
 def parse_trailers(text: str) -> dict[str, list[str]]:
     """The trailers of a commit message: its last paragraph, when every line
-    of it is "Key: value". Parsed here rather than by git interpret-trailers,
-    which stops at a "---" line that a logged text may well contain."""
+    of it is "Key: value" and it is not the subject paragraph (a hand
+    commit "Fix: typo" has no trailers, as git reads it). Parsed here rather
+    than by git interpret-trailers, which stops at a "---" line that a
+    logged text may well contain."""
     paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
     found: dict[str, list[str]] = {}
-    if not paragraphs:
+    if len(paragraphs) < 2:
         return found
     lines = paragraphs[-1].splitlines()
     matches = [_TRAILER.match(line) for line in lines]
