@@ -176,3 +176,222 @@ def test_casectl_from_rebase_exec_of_another_repository(desk, tmp_path):
     assert_desk_whole(desk, [case_id])
     assert head_files(other) == {"notes.txt", "staged.txt"}
     assert git(other, "status", "--porcelain") == ""
+
+
+# ---------------------------------------------------------------- 3. repository states
+
+def test_a_detached_head_refuses_actions_and_answers_reads(desk):
+    case_id = new_case(desk)
+    git(desk, "checkout", "--quiet", "--detach")
+    before = snapshot(desk)
+    for args in (["log", case_id, "Ikke nå"], ["new", "--subject", "Ny sak"],
+                 ["priority", case_id, "high", "--reason", "Mange rammet"]):
+        result = act_process(desk, *args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "detached" in result.stderr and "git switch" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert snapshot(desk) == before
+    listed = act_process(desk, "list", "--all")
+    assert listed.returncode == 0 and case_id in listed.stdout, listed.stderr
+    shown = act_process(desk, "show", case_id)
+    assert shown.returncode == 0 and "DIPS starter ikke" in shown.stdout, shown.stderr
+
+
+def diverge(desk: Path, case_id: str) -> None:
+    """Branch 'other' and main both add an event to the case."""
+    git(desk, "branch", "other")
+    assert act(desk, "log", case_id, "På main").exit_code == 0
+    git(desk, "switch", "--quiet", "other")
+    assert act(desk, "log", case_id, "På other").exit_code == 0
+    git(desk, "switch", "--quiet", "main")
+
+
+OPERATIONS = {
+    "merge": (["merge", "other"], "a merge", "git merge --abort"),
+    "rebase": (["rebase", "main", "other"], "a rebase", "git rebase --abort"),
+    "cherry-pick": (["cherry-pick", "other"], "a cherry-pick", "git cherry-pick --abort"),
+}
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_an_operation_stopped_on_a_conflicted_case(desk, operation):
+    """A merge, rebase or cherry-pick stopped on a conflict in a case file:
+    actions refuse naming the operation and how to abandon it; list and
+    search still answer, with a warning naming the operation and the case;
+    show of the conflicted case says so plainly."""
+    case_id = new_case(desk)
+    quiet = new_case(desk, subject="Skriver på 3. etasje")
+    diverge(desk, case_id)
+    args, name, abort = OPERATIONS[operation]
+    stopped = hand_git(desk, *args, check=False)
+    assert stopped.returncode != 0, stopped.stdout
+    rel = case_file(desk, case_id).relative_to(desk).as_posix()
+    assert rel in git(desk, "diff", "--name-only", "--diff-filter=U")
+    before = snapshot(desk)
+
+    for args in (["log", quiet, "Ikke nå"], ["log", case_id, "Ikke nå"],
+                 ["new", "--subject", "Ny sak"]):
+        result = act_process(desk, *args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert name in result.stderr and abort in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert snapshot(desk) == before
+
+    listed = act_process(desk, "list", "--all")
+    assert listed.returncode == 0, listed.stderr
+    assert quiet in listed.stdout
+    assert name in listed.stderr and rel in listed.stderr, listed.stderr
+    searched = act_process(desk, "search", "Skriver")
+    assert searched.returncode == 0, searched.stderr
+    assert quiet in searched.stdout
+    assert name in searched.stderr and rel in searched.stderr, searched.stderr
+
+    shown = act_process(desk, "show", case_id)
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    assert "conflict" in shown.stderr and rel in shown.stderr, shown.stderr
+    assert "Traceback" not in shown.stderr and "<<<<<<<" not in shown.stderr
+    assert "line" not in shown.stderr.split("hint:")[0], shown.stderr  # no YAML parse error
+    other = act_process(desk, "show", quiet)
+    assert other.returncode == 0, other.stderr
+    assert snapshot(desk) == before
+
+
+# ---------------------------------------------------------------- 4. locks left behind
+
+@pytest.mark.parametrize("lock", ["index.lock", "refs/heads/main.lock"])
+def test_a_lock_left_by_a_crashed_git_waits_then_gives_up(desk, monkeypatch, lock):
+    case_id = new_case(desk)
+    before = snapshot(desk)
+    monkeypatch.setattr(casectl.journal, "LOCK_WAIT", 1.6)
+    path = desk / ".git" / lock
+    path.write_text("")
+    started = time.monotonic()
+    result = act(desk, "log", case_id, "Aldri")
+    waited = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert 1.5 < waited < 8
+    assert "waiting for" in result.stderr and str(path) in result.stderr
+    assert f"rm {path}" in result.stderr and "Traceback" not in result.stderr
+    assert path.exists()  # a lock of git's that casectl cannot know is dead stays
+    path.unlink()
+    assert snapshot(desk) == before
+    assert not (desk / ".git" / "index.lock").exists()
+    assert act(desk, "log", case_id, "Nå").exit_code == 0
+
+
+def test_an_index_lock_left_by_a_killed_casectl_is_removed(desk):
+    case_id = new_case(desk)
+    lock = desk / ".git" / "index.lock"
+    lock.write_bytes(casectl.journal._LOCK_MARK + b"999999\n")
+    started = time.monotonic()
+    result = act_process(desk, "log", case_id, "Etter et krasj")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < casectl.journal.NOTICE_AFTER + 1
+    assert "waiting" not in result.stderr
+    assert texts(desk, case_id) == ["Etter et krasj"]
+    assert_desk_whole(desk, [case_id])
+    assert not lock.exists()
+
+
+def test_an_action_waits_for_a_hand_git_commit_holding_the_index(desk, tmp_path):
+    """A real `git commit -a` holds index.lock while its editor runs (1.5 s):
+    the action waits, says so, and then commits on top of it."""
+    case_id = new_case(desk)
+    (desk / "other.txt").write_text("1\n")
+    git(desk, "add", "other.txt")
+    hand_git(desk, "commit", "--quiet", "-m", "other")
+    (desk / "other.txt").write_text("2\n")
+    editor = "f() { sleep 1.5; echo 'Hand commit' > \"$1\"; }; f"
+    lock = desk / ".git" / "index.lock"
+    hand = subprocess.Popen(["git", *HAND, "commit", "--quiet", "-a"], cwd=desk,
+                            env={**os.environ, "GIT_EDITOR": editor},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 5
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lock.exists()
+    result = act_process(desk, "log", case_id, "Etter hånden")
+    assert hand.wait(timeout=10) == 0, hand.stderr.read()
+    assert result.returncode == 0, result.stderr
+    assert "waiting for" in result.stderr and "index.lock" in result.stderr
+    made = commits(desk, "-2")
+    assert [c["subject"] for c in made][1] == "Hand commit"
+    assert made[0]["trailers"]["Case"] == case_id
+    assert git(desk, "diff-tree", "--no-commit-id", "--name-only", "-r", made[1]["sha"]) == \
+        "other.txt\n"
+    assert texts(desk, case_id) == ["Etter hånden"]
+    assert_desk_whole(desk, [case_id])
+
+
+# ---------------------------------------------------------------- 7. the compare-and-swap
+
+def move_once(monkeypatch, desk: Path, *commands: list[str]) -> list[bool]:
+    """Run ``commands`` (git, by hand) once, the first time casectl builds
+    a tree: between its reading HEAD and its update-ref."""
+    done = [False]
+    real = casectl.journal._make_tree
+
+    def meddling(*args, **kwargs):
+        if not done[0]:
+            done[0] = True
+            for command in commands:
+                hand_git(desk, *command)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(casectl.journal, "_make_tree", meddling)
+    return done
+
+
+@pytest.mark.parametrize("move", ["forward", "back"])
+def test_the_branch_moved_but_the_case_file_did_not(desk, monkeypatch, move):
+    case_id = new_case(desk)
+    other = new_case(desk, subject="Skriver på 3. etasje")  # HEAD touched only this one
+    if move == "forward":
+        # `git commit --allow-empty` would wait for the index.lock casectl
+        # holds; a script's commit-tree and update-ref do not.
+        tip = head(desk)
+        empty = hand_git(desk, "commit-tree", f"{tip}^{{tree}}", "-p", tip, "-m",
+                         "Tom hånd").stdout.strip()
+        moved = move_once(monkeypatch, desk, ["update-ref", "HEAD", empty, tip])
+        expected_parent = empty
+    else:
+        moved = move_once(monkeypatch, desk, ["reset", "--soft", "HEAD~1"])
+        expected_parent = head(desk) + "~1"
+        expected_parent = git(desk, "rev-parse", expected_parent).strip()
+    result = act(desk, "log", case_id, "Gjennom flyttingen")
+    assert moved[0]
+    assert result.exit_code == 0, result.output
+    made = commits(desk, "-1")[0]
+    assert made["parents"] == [expected_parent]
+    assert made["trailers"]["Case"] == case_id
+    assert texts(desk, case_id) == ["Gjennom flyttingen"]
+    changed = git(desk, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD")
+    assert changed == case_file(desk, case_id).relative_to(desk).as_posix() + "\n"
+    assert fsck_problems(desk) == []
+    if move == "forward":
+        assert git(desk, "status", "--porcelain") == ""
+    else:
+        # The reset took the other case's commit off the branch; its file stays
+        # in the work tree and the index, as a soft reset leaves it.
+        rel = case_file(desk, other).relative_to(desk).as_posix()
+        assert git(desk, "status", "--porcelain") == f"A  {rel}\n"
+
+
+def test_the_branch_moved_and_changed_the_case_file(desk, monkeypatch):
+    case_id = new_case(desk)
+    assert act(desk, "log", case_id, "Første").exit_code == 0
+    rel = case_file(desk, case_id).relative_to(desk).as_posix()
+    first_state = case_file(desk, case_id).read_bytes()
+    tip = head(desk)
+    moved = move_once(monkeypatch, desk, ["reset", "--soft", "HEAD~1"])
+    result = act(desk, "log", case_id, "Andre")
+    assert moved[0]
+    assert result.exit_code == 1, result.output
+    assert "the branch moved" in result.stderr and rel in result.stderr
+    assert "Traceback" not in result.output
+    assert head(desk) == git(desk, "rev-parse", f"{tip}~1").strip()
+    # The file is put back as it was before the action, nothing is lost.
+    assert case_file(desk, case_id).read_bytes() == first_state
+    assert not (desk / ".git" / "index.lock").exists()
+    assert not (desk / ".git" / "casectl" / "pending.json").exists()
+    assert git(desk, "diff", "--cached", "--name-only") == rel + "\n"
