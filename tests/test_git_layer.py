@@ -395,3 +395,140 @@ def test_the_branch_moved_and_changed_the_case_file(desk, monkeypatch):
     assert not (desk / ".git" / "index.lock").exists()
     assert not (desk / ".git" / "casectl" / "pending.json").exists()
     assert git(desk, "diff", "--cached", "--name-only") == rel + "\n"
+
+
+# ---------------------------------------------------------------- 2. the race
+
+def hand_side(desk: Path, name: str, mode: str, attempts: int = 400) -> None:
+    """A technician committing ``name`` (an other*.txt) by hand while
+    casectl acts: a command that finds index.lock held, or HEAD moved under
+    its commit, is simply run again, as a person would."""
+    path = desk / name
+    if mode == "commit-a":
+        path.write_text(path.read_text() + "en linje til\n")
+    else:
+        path.write_text(f"{name}\n")
+    for _ in range(attempts):
+        if mode == "commit-a":
+            steps = [["commit", "--quiet", "-a", "-m", f"Hånd: {name}"]]
+        else:
+            steps = [["add", "-A" if mode == "add-A" else name],
+                     ["commit", "--quiet", "-m", f"Hånd: {name}"]]
+        for step in steps:
+            done = hand_git(desk, *step, check=False)
+            if done.returncode != 0:
+                break
+        # Done once HEAD holds the file as written (another technician's
+        # commit may have taken it along).
+        shown = subprocess.run(["git", "show", f"HEAD:{name}"], cwd=desk, capture_output=True,
+                               text=True)
+        if shown.returncode == 0 and shown.stdout == path.read_text():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{name} never got committed by hand")
+
+
+def race(desk: Path, case_id: str, rounds: int, modes: list[str], width: int = 20
+         ) -> list[str]:
+    """``width`` `casectl log` processes and ``width`` hand committers at
+    once, ``rounds`` times; gives the texts logged."""
+    logged: list[str] = []
+    for round_ in range(rounds):
+        barrier = threading.Barrier(2 * width)
+        failures: list[str] = []
+
+        def casectl_side(i: int) -> None:
+            text = f"Runde {round_} logg {i}"
+            barrier.wait()
+            result = act_process(desk, "log", case_id, text, timeout=120)
+            if result.returncode != 0:
+                failures.append(result.stderr)
+            else:
+                logged.append(text)
+
+        def hand(i: int) -> None:
+            mode = modes[i % len(modes)]
+            name = f"other{i}.txt" if mode == "commit-a" else f"other{round_}_{i}.txt"
+            barrier.wait()
+            try:
+                hand_side(desk, name, mode)
+            except AssertionError as exc:
+                failures.append(str(exc))
+
+        threads = [threading.Thread(target=casectl_side, args=(i,)) for i in range(width)]
+        threads += [threading.Thread(target=hand, args=(i,)) for i in range(width)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+        assert failures == []
+    return logged
+
+
+def assert_race_left_everything_in_place(desk: Path, case_id: str, start: str,
+                                         logged: list[str]) -> None:
+    rel = case_file(desk, case_id).relative_to(desk).as_posix()
+    # Every event once, in the file and on HEAD.
+    in_file = texts(desk, case_id)
+    assert sorted(in_file) == sorted(logged) and len(set(in_file)) == len(in_file)
+    committed = yaml.safe_load(git(desk, "show", f"HEAD:{rel}"))
+    assert committed == load_case(desk, case_id)
+    # Every casectl commit: its trailers, its agent, its case file alone, one
+    # event more than its parent had and none of those changed.
+    made = commits(desk, f"{start}..HEAD")
+    ours = [c for c in made if c["trailers"]]
+    assert len(ours) == len(logged)
+    assert git(desk, "rev-list", "--merges", f"{start}..HEAD") == ""
+    for commit in ours:
+        assert commit["trailers"] == {"Case": case_id, "Action": "log", "Agent": "kari"}
+        assert commit["author"] == "Kari Nordmann"
+        changed = git(desk, "diff-tree", "--no-commit-id", "--name-only", "-r", commit["sha"])
+        assert changed == rel + "\n", commit
+        after = yaml.safe_load(git(desk, "show", f"{commit['sha']}:{rel}"))["log"]
+        before = yaml.safe_load(git(desk, "show", f"{commit['sha']}~1:{rel}"))["log"]
+        assert after[:-1] == before and after[-1]["kind"] == "worklog"
+    assert [c["sha"] for c in ours] == \
+        git(desk, "log", "--format=%H", f"{start}..HEAD", "--", rel).split()
+    # Hand commits hold hand files only.
+    for commit in made:
+        if not commit["trailers"]:
+            changed = git(desk, "diff-tree", "--no-commit-id", "--name-only", "-r",
+                          commit["sha"]).split()
+            assert changed and all(p.startswith("other") and p.endswith(".txt")
+                                   for p in changed), commit
+    # git's own `git commit` reads the index before it takes index.lock, so
+    # racing hand commands can lose one another's `git add` (with or without
+    # casectl; a hand commit may then delete a hand file): once quiet, the
+    # technician adds what git dropped. casectl's files are never among them.
+    assert all(line[3:].startswith("other") for line in
+               git(desk, "status", "--porcelain", "--untracked-files=all").splitlines())
+    git(desk, "add", "-A", "--", "other*.txt")
+    if git(desk, "diff", "--cached", "--name-only"):
+        hand_git(desk, "commit", "--quiet", "-m", "Hånd: det git mistet")
+    assert git(desk, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(desk, "diff", "--cached", "--name-only") == ""
+    assert not (desk / ".git" / "index.lock").exists()
+    assert_desk_whole(desk, [case_id])
+
+
+def test_casectl_and_hand_commits_race_in_one_clone(desk):
+    """"20 `casectl log` and 20 `git add other.txt && git commit` at the
+    same time in one clone, repeated"."""
+    case_id = new_case(desk)
+    start = head(desk)
+    started = time.monotonic()
+    logged = race(desk, case_id, rounds=3, modes=["add"])
+    assert_race_left_everything_in_place(desk, case_id, start, logged)
+    assert time.monotonic() - started < 60
+
+
+def test_casectl_races_git_add_all_and_commit_all(desk):
+    case_id = new_case(desk)
+    for i in range(20):
+        (desk / f"other{i}.txt").write_text("første linje\n")
+    git(desk, "add", "--", *[f"other{i}.txt" for i in range(20)])
+    hand_git(desk, "commit", "--quiet", "-m", "Hånd: other*.txt")
+    start = head(desk)
+    logged = race(desk, case_id, rounds=2, modes=["add-A", "commit-a"])
+    assert_race_left_everything_in_place(desk, case_id, start, logged)
