@@ -532,3 +532,99 @@ def test_casectl_races_git_add_all_and_commit_all(desk):
     start = head(desk)
     logged = race(desk, case_id, rounds=2, modes=["add-A", "commit-a"])
     assert_race_left_everything_in_place(desk, case_id, start, logged)
+
+
+# ---------------------------------------------------------------- 5. worktrees and .git files
+
+def test_a_linked_worktree_commits_to_its_own_branch(desk, tmp_path):
+    case_id = new_case(desk)
+    main_before = head(desk)
+    worktree = tmp_path / "side"
+    git(desk, "worktree", "add", "--quiet", "-b", "side", str(worktree))
+    made = act_process(worktree, "new", "--subject", "Fra sidegrenen")
+    assert made.returncode == 0, made.stderr
+    new_id = made.stdout.strip()
+    logged = act_process(worktree, "log", case_id, "På sidegrenen")
+    assert logged.returncode == 0, logged.stderr
+    listed = act_process(worktree, "list", "--all")
+    assert listed.returncode == 0 and new_id in listed.stdout and case_id in listed.stdout
+    assert head(desk) == main_before
+    assert git(desk, "rev-parse", "side").strip() == head(worktree)
+    assert [c["trailers"]["Action"] for c in commits(worktree, f"{main_before}..side")] == \
+        ["log", "new"]
+    assert texts(worktree, case_id) == ["På sidegrenen"] and texts(desk, case_id) == []
+    assert git(desk, "status", "--porcelain") == "" and git(worktree, "status", "--porcelain") == ""
+    assert_desk_whole(worktree, [case_id, new_id])
+
+
+def test_a_repository_whose_git_directory_is_elsewhere(tmp_path):
+    root = tmp_path / "desk"
+    root.mkdir()
+    git(root, "init", "--quiet", "--initial-branch=main", "--separate-git-dir",
+        str(tmp_path / "desk.git"))
+    assert (root / ".git").is_file()
+    initialised = run("init", str(root), "--desk", "Separat")
+    assert initialised.exit_code == 0, initialised.output
+    made = run_process("--repo", str(root), "new", "--subject", "Egen git-mappe")
+    assert made.returncode == 0, made.stderr
+    case_id = made.stdout.strip()
+    logged = run_process("--repo", str(root), "log", case_id, "Logget")
+    assert logged.returncode == 0, logged.stderr
+    listed = run_process("--repo", str(root), "list")
+    assert listed.returncode == 0 and case_id in listed.stdout, listed.stderr
+    assert texts(root, case_id) == ["Logget"]
+    assert (root / ".git").is_file() and not (root / ".git" / "casectl").exists()
+    assert_desk_whole(root, [case_id])
+
+
+# ---------------------------------------------------------------- 6. a second clone
+
+def test_act_in_a_clone_and_pull_back(desk, tmp_path):
+    case_id = new_case(desk)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(desk), str(clone)], check=True)
+    assert subprocess.run(["git", "config", "--get", "core.splitIndex"], cwd=clone,
+                          capture_output=True).returncode == 1  # a plain clone: not configured
+    logged = act_process(clone, "log", case_id, "Fra klonen")
+    assert logged.returncode == 0, logged.stderr
+    made = act_process(clone, "new", "--subject", "Ny i klonen")
+    assert made.returncode == 0, made.stderr
+    assert git(clone, "status", "--porcelain") == ""
+    hand_git(desk, "pull", "--quiet", "--ff-only", str(clone), "main")
+    assert texts(desk, case_id) == ["Fra klonen"]
+    assert_desk_whole(desk, [case_id, made.stdout.strip()])
+    listed = act_process(desk, "list", "--all")
+    assert made.stdout.strip() in listed.stdout
+
+
+def merge_outcome(desk: Path, tmp_path: Path, case_id: str, name: str) -> tuple:
+    """Two clones each log to the case; the second pulls the first."""
+    first, second = tmp_path / f"{name}-1", tmp_path / f"{name}-2"
+    for clone in (first, second):
+        subprocess.run(["git", "clone", "--quiet", str(desk), str(clone)], check=True)
+    if name == "plain":
+        # No attribute at all for case files: the highest-precedence file says so.
+        (second / ".git" / "info").mkdir(exist_ok=True)
+        (second / ".git" / "info" / "attributes").write_text("cases/**/*.yaml !merge\n")
+    assert act_process(first, "log", case_id, "Fra første klone").returncode == 0
+    assert act_process(second, "log", case_id, "Fra andre klone").returncode == 0
+    merged = hand_git(second, "pull", "--no-rebase", "--no-edit", str(first), "main",
+                      check=False)
+    rel = case_file(second, case_id).relative_to(second).as_posix()
+    content = (second / rel).read_text()
+    # Event ids and times differ between the two runs; compare the shape.
+    shape = [line[:7] if line.startswith(("<<<<<<<", "=======", ">>>>>>>")) else line
+             for line in content.splitlines()
+             if line.startswith(("<<<<<<<", "=======", ">>>>>>>")) or "text:" in line]
+    return merged.returncode, git(second, "diff", "--name-only", "--diff-filter=U"), shape
+
+
+def test_the_undefined_merge_driver_falls_back_to_git_text_merge(desk, tmp_path):
+    assert (desk / ".gitattributes").read_text() == "cases/**/*.yaml merge=casectl\n"
+    assert subprocess.run(["git", "config", "--get-regexp", r"^merge\.casectl\."], cwd=desk,
+                          capture_output=True).returncode == 1  # the driver is not defined
+    case_id = new_case(desk)
+    with_attribute = merge_outcome(desk, tmp_path, case_id, "attribute")
+    without = merge_outcome(desk, tmp_path, case_id, "plain")
+    assert with_attribute[0] != 0 and with_attribute[1]  # a conflict either way ...
+    assert with_attribute == without  # ... and the very same one
