@@ -27,16 +27,32 @@ def load_case(session: Session, case_id: str) -> tuple[str, Case]:
     here so that every command taking an id accepts the same."""
     path = store.find_case_file(session.root, case_id)
     rel = path.relative_to(session.root).as_posix()
-    doc = yamlio.read_mapping(path, rel)
-    problems = validator(session, schema.CASE_SCHEMA).problems(doc, rel)
-    if not problems:
-        problems = schema.semantic_problems(doc, rel, path.stem,
-                                            (path.parent.parent.name, path.parent.name))
-    if problems:
-        more = f" (and {len(problems) - 1} more problems; run 'casectl validate {rel}')" \
-            if len(problems) > 1 else ""
-        raise InvalidData(rel, problems[0].message + more, field=problems[0].field)
+    try:
+        doc = yamlio.read_mapping(path, rel)
+        problems = validator(session, schema.CASE_SCHEMA).problems(doc, rel)
+        if not problems:
+            problems = schema.semantic_problems(doc, rel, path.stem,
+                                                (path.parent.parent.name, path.parent.name))
+        if problems:
+            more = f" (and {len(problems) - 1} more problems; run 'casectl validate {rel}')" \
+                if len(problems) > 1 else ""
+            raise InvalidData(rel, problems[0].message + more, field=problems[0].field)
+    except InvalidData:
+        _refuse_if_conflicted(session, rel)
+        raise
     return rel, doc
+
+
+def _refuse_if_conflicted(session: Session, rel: str) -> None:
+    """A case file left with conflict markers by a merge, rebase or
+    cherry-pick is said to be that, not met with a YAML error."""
+    operation = journal.operation_in_progress(session.root)
+    if operation is None or rel not in journal.unmerged_paths(session.root, rel):
+        return
+    raise RuleViolation(
+        "repository-state", f"{rel} has unresolved merge conflicts ({operation.name} is in "
+        "progress)",
+        f"keep the events of both sides when resolving it; {operation.how_to_finish}")
 
 
 def _events(session: Session, previous: Sequence[model.Event],

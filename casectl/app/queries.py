@@ -29,9 +29,10 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
         assignee = session.config.check_agent(assignee)  # a typo must not look like an empty queue
     if team is not None:
         team = session.config.check_team(team)
-    return index.query(session.root, statuses=statuses, scope=scope, team=team,
-                       assignee=assignee, priorities=priorities, types=types,
-                       category=category, sort=sort, limit=limit)
+    found, warnings = index.query(session.root, statuses=statuses, scope=scope, team=team,
+                                  assignee=assignee, priorities=priorities, types=types,
+                                  category=category, sort=sort, limit=limit)
+    return found, warnings + _operation_warnings(session)
 
 
 def search(session: Session, text: str, limit: int | None = None
@@ -40,7 +41,25 @@ def search(session: Session, text: str, limit: int | None = None
         raise UsageError("nothing to search for", "give a word or two, e.g. casectl search DIPS")
     from .. import index
 
-    return index.search(session.root, text, limit=limit)
+    found, warnings = index.search(session.root, text, limit=limit)
+    return found, warnings + _operation_warnings(session)
+
+
+def _operation_warnings(session: Session) -> list[str]:
+    """A merge, rebase or the like waiting for the user, and the case files
+    it left conflicted: the index answers from the last commit, so say so.
+    A few stat calls when nothing is in progress."""
+    operation = journal.operation_in_progress(session.root)
+    if operation is None:
+        return []
+    unmerged = [path for path in journal.unmerged_paths(session.root, "cases")
+                if path.endswith(".yaml")]
+    if not unmerged:
+        return [f"{operation.name} is in progress in this repository; cases are shown as last "
+                "committed"]
+    return [f"{operation.name} is in progress, and {len(unmerged)} case file(s) have unresolved "
+            f"conflicts: {', '.join(unmerged)}; they are shown as last committed. "
+            f"{operation.how_to_finish[0].upper()}{operation.how_to_finish[1:]}"]
 
 
 def history(session: Session, case_id: str) -> list[dict[str, Any]]:
