@@ -474,6 +474,13 @@ def _make_tree(root: Path, base: Base, blobs: Mapping[str, str | None]) -> str:
 _LOCK_MARK = b"casectl index lock, pid "
 
 
+def _read_only(exc: OSError) -> OperationFailed:
+    return OperationFailed(
+        f"cannot write to the repository's git directory ({exc.strerror})",
+        "the repository is read-only here: act from a clone you can write to; reading "
+        "commands work as they are")
+
+
 class IndexLock:
     """git's own ``index.lock``, held while casectl commits.
 
@@ -487,8 +494,8 @@ class IndexLock:
 
     ``stage`` prepares the user's index with the committed files brought up
     to date (everything else in it, staged changes included, as it was);
-    ``install`` puts it in place. Leaving without installing leaves the
-    index untouched.
+    ``install`` puts it in place and ``keep`` keeps it there. Leaving
+    without keeping leaves the index as it was.
     """
 
     def __init__(self, root: Path) -> None:
@@ -498,41 +505,48 @@ class IndexLock:
         self.next = git_dir(root) / "casectl" / "index.next"
         self.inode: int | None = None
         self.mark = b""
+        self._original: bytes | None = None
         self._staged = False
+        self._installed = False
 
     def __enter__(self) -> IndexLock:
+        # The lock file is made with its mark already in it (written beside
+        # it, then hard-linked into place, which fails if it exists): a
+        # casectl killed at any moment leaves either no lock or a marked one.
+        self.mark = _LOCK_MARK + str(os.getpid()).encode() + b"\n"
+        self.next.parent.mkdir(parents=True, exist_ok=True)
+        marked = self.next.with_name(f"index-lock.{os.getpid()}.tmp")
+        try:
+            marked.write_bytes(self.mark)
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise _read_only(exc) from None
+            raise
         started = time.monotonic()
         told = False
-        while True:
-            try:
-                handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                break
-            except FileExistsError:
-                if self._left_by_casectl():
-                    continue
-                waited = time.monotonic() - started
-                if waited >= LOCK_WAIT:
-                    raise stale_lock(str(self.path), waited) from None
-                if waited >= NOTICE_AFTER and not told:
-                    notice(f"waiting for {self.path}: another git process is using the "
-                           "repository")
-                    told = True
-                time.sleep(0.02)
-            except OSError as exc:
-                if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                    raise OperationFailed(
-                        f"cannot write to the repository's git directory ({exc.strerror})",
-                        "the repository is read-only here: act from a clone you can write "
-                        "to; reading commands work as they are") from None
-                raise
         try:
-            # git never reads another process's lock file; the mark tells a
-            # later casectl that this one is casectl's (see _left_by_casectl).
-            self.mark = _LOCK_MARK + str(os.getpid()).encode() + b"\n"
-            os.write(handle, self.mark)
-            self.inode = os.fstat(handle).st_ino
+            while True:
+                try:
+                    os.link(marked, self.path)
+                    break
+                except FileExistsError:
+                    if self._left_by_casectl():
+                        continue
+                    waited = time.monotonic() - started
+                    if waited >= LOCK_WAIT:
+                        raise stale_lock(str(self.path), waited) from None
+                    if waited >= NOTICE_AFTER and not told:
+                        notice(f"waiting for {self.path}: another git process is using the "
+                               "repository")
+                        told = True
+                    time.sleep(0.02)
+                except OSError as exc:
+                    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                        raise _read_only(exc) from None
+                    raise
+            self.inode = os.stat(self.path).st_ino
         finally:
-            os.close(handle)
+            marked.unlink(missing_ok=True)
         return self
 
     def _left_by_casectl(self) -> bool:
@@ -549,6 +563,8 @@ class IndexLock:
         return True
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._installed:  # installed, but the branch did not move: as it was
+            self.restore()
         self.next.unlink(missing_ok=True)
         self.release()
 
@@ -569,11 +585,12 @@ class IndexLock:
     def stage(self, paths: Sequence[str], commit: str | None) -> None:
         """The user's index with ``paths`` as the work tree has them; when
         there was no index at all, the index of ``commit``."""
-        self.next.parent.mkdir(parents=True, exist_ok=True)
         env = {"GIT_INDEX_FILE": str(self.next)}
         try:
-            self.next.write_bytes(self.index.read_bytes())
+            self._original = self.index.read_bytes()
+            self.next.write_bytes(self._original)
         except FileNotFoundError:
+            self._original = None
             self.next.unlink(missing_ok=True)
             if commit is not None:
                 # Without an index, adding the files alone would leave an
@@ -586,9 +603,25 @@ class IndexLock:
         self._staged = True
 
     def install(self) -> None:
+        """Put the staged index in place; it stays only once ``keep`` is
+        called (the branch moved), else leaving puts the old one back."""
         if self._staged:
             os.replace(self.next, self.index)
             self._staged = False
+            self._installed = True
+
+    def keep(self) -> None:
+        self._installed = False
+
+    def restore(self) -> None:
+        """The index as it was before ``install`` (the lock is still held,
+        so nobody else has written it since)."""
+        if self._original is None:
+            self.index.unlink(missing_ok=True)
+        else:
+            self.next.write_bytes(self._original)
+            os.replace(self.next, self.index)
+        self._installed = False
 
 
 _MOVED = re.compile(r"but expected|is at [0-9a-f]+ but|reference already exists")
@@ -621,15 +654,23 @@ def commit(root: Path, base: Base, paths: Sequence[str], text: str, author: Auth
         parents = ["-p", base.commit] if base.commit else []
         sha = git(root, "commit-tree", tree, *parents, "-F", "-", input=text, env=env).strip()
         step("commit-written")
+        # The user's index first, the branch after. A hand `git commit`
+        # reads HEAD, then the index, then takes index.lock (failing while
+        # casectl holds it). Installed this way round, one that read the
+        # new HEAD also read the new index; one that read the old HEAD
+        # fails its own compare-and-swap. The other way round, one could
+        # read the new HEAD with the old index and take the event back out.
         lock.stage(paths, sha)
+        lock.install()
         step("index-updated")
         # The old value makes this a compare-and-swap: it fails rather than
         # lose a commit made behind casectl's back since HEAD was read.
         moved = run(root, "update-ref", "-m", "commit: " + text.splitlines()[0], "HEAD", sha,
                     base.commit or "0" * 40, check=False)
         if moved.returncode == 0:
-            lock.install()
+            lock.keep()
             return sha
+        lock.restore()
         error = moved.stderr.decode("utf-8", "replace").strip()
         if not _MOVED.search(error):
             raise OperationFailed(f"git update-ref failed: {error}",

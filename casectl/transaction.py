@@ -163,6 +163,7 @@ def recover(root: Path) -> str | None:
                 # record the old file and take the event back out.
                 lock.stage(paths, base.commit)
                 lock.install()
+                lock.keep()
             outcome = "completed"
         else:
             # Before writing, every file was as HEAD has it (_require_committed).
@@ -171,5 +172,7 @@ def recover(root: Path) -> str | None:
     for path in paths:
         for leftover in (root / path).parent.glob(f".{Path(path).name}.*.tmp"):
             leftover.unlink(missing_ok=True)
+    for leftover in store.state_dir(root).glob("index-lock.*.tmp"):
+        leftover.unlink(missing_ok=True)
     pending.unlink()
     return outcome

@@ -494,6 +494,7 @@ def test_stage_and_install_touch_only_the_named_paths(committed: Path) -> None:
         lock.stage(["cases/2026/10/A.yaml"], None)
         assert (committed / ".git/index").read_bytes() == before  # not yet
         lock.install()
+        lock.keep()
     status = set(g(committed, "status", "--porcelain").splitlines())
     assert status == {"A  notes.txt", "M  cases/2026/10/A.yaml", "M  cases/2026/10/B.yaml",
                       " M casectl.yaml"}
@@ -506,6 +507,20 @@ def test_commit_keeps_what_the_user_staged(committed: Path) -> None:
     casectl_commit(committed, ["cases/2026/10/A.yaml"])
     assert g(committed, "show", "HEAD:cases/2026/10/B.yaml") == "id: B\n"
     assert g(committed, "status", "--porcelain").splitlines() == ["M  cases/2026/10/B.yaml"]
+
+
+def test_installed_but_not_kept_puts_the_index_back(committed: Path) -> None:
+    """The branch did not move (an error before keep): the index is as it was."""
+    before = (committed / ".git/index").read_bytes()
+    write(committed, "cases/2026/10/A.yaml", "id: A\nby casectl\n")
+    with pytest.raises(RuntimeError):
+        with journal.IndexLock(committed) as lock:
+            lock.stage(["cases/2026/10/A.yaml"], None)
+            lock.install()
+            assert (committed / ".git/index").read_bytes() != before
+            raise RuntimeError("update-ref failed")
+    assert (committed / ".git/index").read_bytes() == before
+    assert not lock_path(committed).exists()
 
 
 def test_leaving_without_install_leaves_the_index(committed: Path) -> None:
