@@ -186,9 +186,9 @@ def test_assign_to_team_leaves_the_case_in_its_queue() -> None:
     case = case_in("started", team="servicedesk", assignee="kari")
     assert workflow.assign(case, None, "nettverk", None) == [
         ("assigned", {"team": "nettverk", "assignee": None})]
-    # to its own team's queue, from an agent: a change too
-    assert workflow.assign(case, None, "servicedesk", None) == [
-        ("assigned", {"team": "servicedesk", "assignee": None})]
+    # to its own team: refused as a no-op rather than taking the agent off it
+    error = rule_of(lambda: workflow.assign(case, None, "servicedesk", None))
+    assert error.rule == "assignment-changes-something"
 
 
 @pytest.mark.parametrize("assignee,team", [("kari", None), (None, "servicedesk"),
