@@ -628,3 +628,52 @@ def test_the_undefined_merge_driver_falls_back_to_git_text_merge(desk, tmp_path)
     without = merge_outcome(desk, tmp_path, case_id, "plain")
     assert with_attribute[0] != 0 and with_attribute[1]  # a conflict either way ...
     assert with_attribute == without  # ... and the very same one
+
+
+# ---------------------------------------------------------------- a hand commit at every stage
+
+STAGES = ["intent-written", "file-written", "commit-written", "index-updated"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("hand", ["add-and-commit", "commit-all"])
+def test_a_hand_commit_at_each_stage_of_an_action(desk, monkeypatch, stage, hand):
+    """The race made deterministic: a technician's commit runs at each stage
+    of casectl's action (in-process, at its crash points). Before the
+    rewrite, casectl staged the case file in git's shared index before its
+    own commit, so a hand commit there swept the event in under the
+    technician's name. Now the hand commit either fails as git does when
+    another git process holds the index, or commits only what the
+    technician staged; the event lands once, in casectl's own commit."""
+    case_id = new_case(desk)
+    rel = case_file(desk, case_id).relative_to(desk).as_posix()
+    (desk / "other.txt").write_text("mine\n", encoding="utf-8")
+    hand_git(desk, "add", "other.txt")
+    tried: list[subprocess.CompletedProcess] = []
+
+    def hand_commit(name: str) -> None:
+        if name == stage and not tried:
+            args = ["commit", "-q", "-m", "hand"] if hand == "add-and-commit" else \
+                ["commit", "-q", "-a", "-m", "hand"]
+            tried.append(hand_git(desk, *args, check=False))
+    monkeypatch.setattr("casectl.transaction.crash_point", hand_commit)
+    before = head(desk)
+    result = act(desk, "log", case_id, "Ringte brukaren")
+    assert result.exit_code == 0, result.output
+    assert tried, "the stage was reached"
+    if tried[0].returncode != 0:  # git's own refusal while casectl holds the index
+        assert "index.lock" in tried[0].stderr
+    # Whatever happened, the technician commits what they meant (again if it failed).
+    if git(desk, "diff", "--cached", "--name-only").strip():
+        hand_git(desk, "commit", "-q", "-m", "hand, again")
+    log = commits(desk, f"{before}..HEAD")
+    mine = [c for c in log if c["trailers"].get("Case") == case_id]
+    theirs = [c for c in log if c["author"] == "Hand Technician"]
+    assert len(mine) == 1 and mine[0]["author"] == "Kari Nordmann"
+    assert git(desk, "show", "--name-only", "--format=", mine[0]["sha"]).split() == [rel]
+    assert len(theirs) == 1
+    assert git(desk, "show", "--name-only", "--format=", theirs[0]["sha"]).split() == \
+        ["other.txt"]
+    assert texts(desk, case_id) == ["Ringte brukaren"]
+    assert git(desk, "show", f"HEAD:{rel}") == case_file(desk, case_id).read_text("utf-8")
+    assert_desk_whole(desk, [case_id])
