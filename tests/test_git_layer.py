@@ -677,3 +677,22 @@ def test_a_hand_commit_at_each_stage_of_an_action(desk, monkeypatch, stage, hand
     assert texts(desk, case_id) == ["Ringte brukaren"]
     assert git(desk, "show", f"HEAD:{rel}") == case_file(desk, case_id).read_text("utf-8")
     assert_desk_whole(desk, [case_id])
+
+
+def test_a_case_left_conflicted_by_stash_pop_is_named_as_such(desk):
+    """Unmerged without any operation in progress: `git stash pop` can do it."""
+    case_id = new_case(desk)
+    path = case_file(desk, case_id)
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("updated: '", "updated: '1", 1), encoding="utf-8")
+    hand_git(desk, "stash", "-q")
+    assert act(desk, "log", case_id, "Ringte").exit_code == 0
+    popped = hand_git(desk, "stash", "pop", check=False)
+    assert popped.returncode != 0 and "CONFLICT" in popped.stdout + popped.stderr
+    for args in (("show", case_id), ("log", case_id, "Igjen")):
+        result = act(desk, *args)
+        assert result.exit_code == 1, result.output
+        assert "unresolved merge conflicts" in result.stderr
+        assert f"git add {path.relative_to(desk).as_posix()}" in result.stderr
+    listed = act(desk, "list", "--json")
+    assert listed.exit_code == 0 and case_id in listed.stdout

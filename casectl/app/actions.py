@@ -44,15 +44,19 @@ def load_case(session: Session, case_id: str) -> tuple[str, Case]:
 
 
 def _refuse_if_conflicted(session: Session, rel: str) -> None:
-    """A case file left with conflict markers by a merge, rebase or
-    cherry-pick is said to be that, not met with a YAML error."""
-    operation = journal.operation_in_progress(session.root)
-    if operation is None or rel not in journal.unmerged_paths(session.root, rel):
+    """A case file left with conflict markers (by a merge, rebase,
+    cherry-pick or a `git stash pop`) is said to be that, not met with a
+    YAML error. Asked only once the file failed to load."""
+    if rel not in journal.unmerged_paths(session.root, rel):
         return
+    operation = journal.operation_in_progress(session.root)
+    how = operation.how_to_finish if operation else \
+        "then mark it resolved with 'git add " + rel + "' (or take back git's version with " \
+        "'git checkout HEAD -- " + rel + "')"
     raise RuleViolation(
-        "repository-state", f"{rel} has unresolved merge conflicts ({operation.name} is in "
-        "progress)",
-        f"keep the events of both sides when resolving it; {operation.how_to_finish}")
+        "repository-state", f"{rel} has unresolved merge conflicts"
+        + (f" ({operation.name} is in progress)" if operation else ""),
+        f"keep the events of both sides when resolving it; {how}")
 
 
 def _events(session: Session, previous: Sequence[model.Event],
