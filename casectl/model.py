@@ -6,6 +6,7 @@ clock: everything time-dependent takes the time as an argument.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -90,6 +91,11 @@ HEADER_KEYS = (
     "rejection", "created", "updated", "started", "solved", "closed",
 )
 
+# Header keys added after 0.2, with the value replay gives a case whose log
+# never set them. A file written before the key existed lacks it, and is
+# read as holding that value, so every case ever written stays valid.
+LATER_HEADER_KEYS: dict[str, Any] = {}
+
 Case = dict[str, Any]
 Event = dict[str, Any]
 
@@ -133,6 +139,8 @@ def merge_logs(*logs: Sequence[Event]) -> list[Event]:
 def empty_header(case_id: str) -> Case:
     header: Case = {key: None for key in HEADER_KEYS}
     header.update(id=case_id, fields={}, tasks=[], notify=False)
+    for key, empty in LATER_HEADER_KEYS.items():
+        header[key] = copy.deepcopy(empty)
     return header
 
 
@@ -165,13 +173,19 @@ def with_header(case_id: str, log: list[Event]) -> Case:
     return case
 
 
+def header_value(case: Mapping[str, Any], key: str) -> Any:
+    """A header field as stored, a later key missing from an older file
+    read as its empty value."""
+    return case[key] if key in case else LATER_HEADER_KEYS.get(key)
+
+
 def header_of(case: Mapping[str, Any]) -> Case:
-    return {key: case.get(key) for key in HEADER_KEYS}
+    return {key: header_value(case, key) for key in HEADER_KEYS}
 
 
 def header_differences(case: Mapping[str, Any], replayed: Mapping[str, Any]) -> list[str]:
     """Header fields whose stored value disagrees with replay(log)."""
-    return [key for key in HEADER_KEYS if case.get(key) != replayed.get(key)]
+    return [key for key in HEADER_KEYS if header_value(case, key) != replayed.get(key)]
 
 
 def _created(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:

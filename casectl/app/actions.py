@@ -113,7 +113,9 @@ def change_case(session: Session, case_id: str, action: str,
     with store.locked(session.root):
         transaction.recover(session.root)
         rel, case = load_case(session, case_id)
-        steps = decide(model.header_of(case))
+        # The header and the log: some rules count events (contact attempts
+        # since the case was solved), not just the state replay left.
+        steps = decide({**model.header_of(case), "log": case["log"]})
         events = _events(session, case["log"], steps)
         # The file's own id (checked equal to its name), not the prefix typed.
         updated = model.with_header(case["id"], case["log"] + events)
