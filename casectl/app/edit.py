@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 from .. import config as configmod, editing, model, store, yamlio
 from ..errors import InvalidData, OperationFailed, UsageError
 from ..model import Case, Reporter
+from . import schema_support
 from .actions import change_case, load_case
 from .inputs import clean_line, clean_phone, clean_subject, clean_text, email_address
 from .session import Session
@@ -58,8 +59,14 @@ def edit_case(session: Session, case_id: str, *, subject: str | None = None,
     if not wanted:
         raise UsageError("say what to change", "give at least one of " + FLAGS)
     text = clean_text(reason, "the reason")
+    _require_schema(session)
     return change_case(session, case_id, "edit", lambda case: editing.edit(
         case, wanted, text, must_exist=tuple(f"fields.{key}" for key in unset)))
+
+
+def _require_schema(session: Session) -> None:
+    schema_support.require(session, "case.schema.json", schema_support.edited_events,
+                           "edited events (casectl edit)")
 
 
 FLAGS = ("--subject, --description, --type, --category, --reporter, --phone, --org, "
@@ -101,6 +108,7 @@ def draft(session: Session, case_id: str, reason: str | None) -> tuple[Case, Pat
     refused now, before anyone types an edit that cannot be saved."""
     with store.locked(session.root):
         pass
+    _require_schema(session)
     case = load_case(session, case_id)[1]
     path = session.state / f"EDIT_{case['id']}.yaml"
     store.write_atomic(path, document(session, case, reason))
@@ -128,6 +136,7 @@ def edit_from_document(session: Session, case_id: str, text: str,
               if model.editable_value(base, key) != value}
     if not wanted:
         raise EditAborted(f"nothing was changed in {where}; the edit is aborted")
+    _require_schema(session)
     return change_case(session, case_id, "edit",
                        lambda case: editing.edit(case, wanted, reason))
 
