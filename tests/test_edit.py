@@ -268,6 +268,8 @@ def test_file_with_other_options_is_a_usage_error(desk: Path, tmp_path: Path) ->
     (tmp_path / "doc.yaml").write_text("subject: x\n")
     assert "--file gives the whole edit" in fails(
         desk, 2, "edit", case_id, "--file", str(tmp_path / "doc.yaml"), "--subject", "y").stderr
+    assert "write it in the document" in fails(
+        desk, 2, "edit", case_id, "--file", str(tmp_path / "doc.yaml"), "--reason", "y").stderr
     assert "no file" in fails(desk, 2, "edit", case_id, "--file",
                               str(tmp_path / "missing.yaml")).stderr
 

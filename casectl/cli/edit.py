@@ -93,7 +93,7 @@ def edit(ctx: click.Context, case_id: str, subject: str | None, description: str
     changes = (subject, description, type_, category, reporter, phone, org)
     given = any(value is not None for value in changes) or fields or unset_fields
     if from_file is not None:
-        if given:
+        if given or reason is not None:
             raise UsageError("--file gives the whole edit", "leave out the other options "
                              "(--reason too: write it in the document)")
         return _from_file(session, ident, from_file)
