@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import clock, schema, yamlio
-from .errors import InvalidData, NotFound, UsageError
+from .errors import InvalidData, NotFound, RuleViolation, UsageError
 
 CONFIG_FILE = "casectl.yaml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -89,10 +89,41 @@ class Config:
         return team_id
 
     def check_category(self, category: str) -> str:
-        if self.categories and category not in self.categories:
-            raise UsageError(f"unknown category {category!r}",
-                             "use one of: " + ", ".join(self.categories))
-        return category
+        """A category as typed, once casectl.yaml lists any: one of them, in
+        the listed spelling (nettverk is Nettverk), so reports group alike."""
+        if not self.categories:
+            return category
+        for listed in self.categories:
+            if listed.casefold() == category.strip().casefold():
+                return listed
+        raise UsageError(f"unknown category {category!r}",
+                         "use one of: " + ", ".join(self.categories)
+                         + f"; or add it: casectl category add \"{category.strip()}\"")
+
+    def is_active(self, agent_id: str) -> bool:
+        """Whether a listed agent may act and be given cases: everyone is,
+        until `casectl agent deactivate` sets ``active: false``."""
+        return self.agents.get(agent_id, {}).get("active", True) is not False
+
+    def assignable_agent(self, agent_id: str) -> str:
+        """An agent a case or task is given to: listed (once any are) and
+        active. A deactivated agent keeps the cases they have (history keeps
+        them), but gets no new ones."""
+        agent_id = self.check_agent(agent_id)
+        if self.agents and not self.is_active(agent_id):
+            raise RuleViolation("active-agent", f"agent {agent_id} is deactivated and cannot "
+                                "be given cases", "give it to an active agent (casectl agent "
+                                f"list), or reactivate them: {self.reactivation(agent_id)}")
+        return agent_id
+
+    def reactivation(self, agent_id: str) -> str:
+        """Who can bring a deactivated agent back, and how, for hints."""
+        admins = sorted(ident for ident, agent in self.agents.items()
+                        if self.is_active(ident) and "admin" in (agent.get("roles") or []))
+        command = f"casectl agent activate {agent_id}"
+        if admins:
+            return f"{command} (run by an admin: {', '.join(admins)})"
+        return f"{command} (run by any active agent)"
 
     def home_team(self, agent_id: str | None) -> str | None:
         """The first team an agent belongs to: where their cases land."""

@@ -475,3 +475,11 @@ def search(root: Path, text: str, limit: int | None = None
         sql += " LIMIT ?"
         args.append(limit)
     return _answer(root, lambda conn: _records(conn.execute(sql, args)))
+
+
+def category_counts(root: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each category cases are filed under, with its number of cases and of
+    open ones (for `casectl category list`)."""
+    sql = ("SELECT category, COUNT(*) AS cases, SUM(is_open) AS open FROM cases "
+           "WHERE category IS NOT NULL GROUP BY category ORDER BY category")
+    return _answer(root, lambda conn: _records(conn.execute(sql)))

@@ -82,7 +82,17 @@ EVENT_KINDS: dict[str, bool] = {
     "closed": True,
     "rejected": True,
     "reopened": True,
+    # A correction of the record (subject, reporter, fields, ...): internal,
+    # as its old values may hold what the reporter should not see again; the
+    # reporter sees the case as it is now, not how it was corrected.
+    "edited": False,
 }
+
+# What `casectl edit` may change, as the keys of an edited event's changes:
+# header keys, and "reporter.<part>" and "fields.<key>" for the parts of
+# those two mappings, so one change never rewrites its neighbours.
+EDITABLE_KEYS = ("subject", "description", "type", "category")
+REPORTER_PARTS = ("name", "email", "phone", "org")
 
 # The header in the order it is written; every key is always present.
 HEADER_KEYS = (
@@ -247,6 +257,40 @@ def _reopened(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
         header["started"] = at
 
 
+def _edited(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    for key, change in data["changes"].items():
+        apply_change(header, key, change["new"])
+
+
+def apply_change(header: Case, key: str, value: Any) -> None:
+    """Set one editable value (a key as in an edited event) in a header."""
+    group, _, part = key.partition(".")
+    if group == "reporter":
+        reporter = dict(header.get("reporter") or dict.fromkeys(REPORTER_PARTS))
+        reporter[part] = value
+        # A reporter with no part known is no reporter, as a case registered without one.
+        header["reporter"] = reporter if any(v is not None for v in reporter.values()) else None
+    elif group == "fields" and part:
+        fields = dict(header.get("fields") or {})
+        if value is None:
+            fields.pop(part, None)
+        else:
+            fields[part] = value
+        header["fields"] = fields
+    else:
+        header[key] = value
+
+
+def editable_value(header: Mapping[str, Any], key: str) -> Any:
+    """The current value of one editable key (see apply_change)."""
+    group, _, part = key.partition(".")
+    if group == "reporter":
+        return (header.get("reporter") or {}).get(part)
+    if group == "fields" and part:
+        return (header.get("fields") or {}).get(part)
+    return header.get(key)
+
+
 _APPLY = {
     "created": _created,
     "assigned": _assigned,
@@ -261,6 +305,7 @@ _APPLY = {
     "closed": _closed,
     "rejected": _rejected,
     "reopened": _reopened,
+    "edited": _edited,
 }
 assert set(_APPLY) == set(EVENT_KINDS)
 
@@ -268,9 +313,22 @@ assert set(_APPLY) == set(EVENT_KINDS)
 def event_text(event: Mapping[str, Any]) -> str:
     """The human words an event carries, for search and timelines."""
     data = event.get("data") or {}
+    if event.get("kind") == "edited":
+        # Old values too: a caller may still name the case by its former subject.
+        changes = [f"{key}: {_shown(change.get('old'))} -> {_shown(change.get('new'))}"
+                   for key, change in (data.get("changes") or {}).items()]
+        return "\n".join(changes + ([str(data["reason"])] if data.get("reason") else []))
     parts = [str(data[key]) for key in ("subject", "description", "text", "note", "reason",
                                         "solution") if data.get(key)]
     return "\n".join(parts)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value of an edited event on one line: quoted, long text cut."""
+    if value is None:
+        return "(none)"
+    text = " ".join(str(value).split())
+    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
 
 
 def _assignment(kind: str, data: Mapping[str, Any]) -> str:
@@ -306,6 +364,12 @@ def describe_event(event: Event) -> str:
         return f"status -> {data['status']}{why}"
     if kind == "email":
         return f"e-mail to {data['to']}: {data['text']}"
+    if kind == "edited":
+        changes = "; ".join(f"{key} {_shown(change.get('old'), 40)} -> "
+                            f"{_shown(change.get('new'), 40)}"
+                            for key, change in data["changes"].items())
+        why = f" ({data['reason']})" if data.get("reason") else ""
+        return f"edited: {changes}{why}"
     if kind == "closed" and not data.get("solution"):
         return "closed: the reporter confirmed the solution"
     text = event_text(event)

@@ -116,3 +116,43 @@ def read_mapping(path: Path, label: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidData(label, "a case file must be a mapping of header fields and a log")
     return data
+
+
+class _TextLoader(_StrictSafeLoader):
+    """The strict loader reading every scalar as text, except an empty value
+    (or null, ~) as None: in a document people type into, `epj: 0047123`
+    is that text, not the octal number 20051, and `answer: no` not False."""
+
+
+_TextLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
+    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def load_text(text: str, path: str = "<input>") -> Any:
+    """Like ``load``, with scalars read as text (see _TextLoader)."""
+    try:
+        return yaml.load(text, Loader=_TextLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.constructor.ConstructorError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise InvalidData(path, exc.problem or "not valid YAML", line=line) from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise InvalidData(path, f"not valid YAML: {exc.problem or exc.context}",
+                          line=line) from None
+    except yaml.YAMLError as exc:
+        raise InvalidData(path, f"not valid YAML: {exc}") from None
+
+
+class _DocumentDumper(_CaseDumper):
+    """Writes None as an empty value, as people leave a field blank."""
+
+
+_DocumentDumper.add_representer(
+    type(None), lambda dumper, _: dumper.represent_scalar("tag:yaml.org,2002:null", ""))
+
+
+def dump_document(data: Any) -> str:
+    """``dump`` for documents people edit: None shown as an empty value."""
+    return yaml.dump(data, Dumper=_DocumentDumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=1_000_000, indent=2)

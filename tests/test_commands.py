@@ -293,13 +293,13 @@ def test_agent_list_in_every_format(desk):
     by_id = {row["id"]: row for row in data}
     assert by_id["kari"] == {"id": "kari", "name": "Kari Nordmann",
                              "email": "kari@helse.example.no", "teams": ["servicedesk"],
-                             "roles": ["receiver", "handler"]}
+                             "roles": ["receiver", "handler"], "active": True}
     assert by_id["admin"]["teams"] == []
     assert by_id["admin"]["roles"] == ["admin", "permission-admin"]
     rows = list(csv.DictReader(io.StringIO(act(desk, "agent", "list", "--format",
                                                "csv").stdout)))
     assert [row["id"] for row in rows] == sorted(AGENTS)
-    assert list(rows[0]) == ["id", "name", "email", "teams", "roles"]
+    assert list(rows[0]) == ["id", "name", "email", "teams", "roles", "active"]
     assert {row["id"]: row["email"] for row in rows}["mette"] == "mette@region.example.dk"
     table = act(desk, "agent", "list").stdout
     assert "Mette Jørgensen" in table and "per@helse.example.no" in table

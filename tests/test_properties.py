@@ -78,6 +78,18 @@ def event_data(draw: st.DrawFn, kind: str) -> dict:
         return data
     if kind in ("rejected", "reopened"):
         return {"reason": draw(words)}
+    if kind == "edited":
+        keys = st.sampled_from(["subject", "description", "type", "category", "reporter.name",
+                                "reporter.phone", "fields.epj", "fields.kommune"])
+        changes = {}
+        for key in draw(st.lists(keys, min_size=1, max_size=4, unique=True)):
+            new = draw(st.sampled_from(list(model.TYPES))) if key == "type" else \
+                draw(words) if key == "subject" else draw(st.one_of(st.none(), words))
+            changes[key] = {"old": None if key not in ("subject", "type") else new, "new": new}
+        data = {"changes": changes}
+        if draw(st.booleans()):
+            data["reason"] = draw(words)
+        return data
     raise AssertionError(kind)
 
 

@@ -509,7 +509,8 @@ def test_replay_endings() -> None:
 
 def test_every_event_kind_has_a_replay_test() -> None:
     tested = {"created", "assigned", "taken", "handed_over", "worklog", "note", "email",
-              "priority_set", "status_changed", "solved", "closed", "rejected", "reopened"}
+              "priority_set", "status_changed", "solved", "closed", "rejected", "reopened",
+              "edited"}  # edited: tests/test_edit.py
     assert tested == set(model.EVENT_KINDS)
 
 

@@ -110,6 +110,7 @@ def _save(session: Session, rel: str, case: Case, action: str,
 def change_case(session: Session, case_id: str, action: str,
                 decide: Callable[[Case], list[workflow.Step]]) -> Case:
     """The shape of every action on an existing case."""
+    session.actor()  # who acts is settled first: a refused agent hears that, not a case rule
     with store.locked(session.root):
         transaction.recover(session.root)
         rel, case = load_case(session, case_id)
@@ -132,7 +133,7 @@ def new_case(session: Session, *, subject: str, description: str | None = None,
     """Register a case. Whoever registers it is responsible unless told otherwise."""
     actor, _ = session.actor()
     config = session.config
-    assignee = config.check_agent(assignee) if assignee else actor
+    assignee = config.assignable_agent(assignee) if assignee else actor
     team = config.check_team(team) if team else config.home_team(assignee)
     data: dict[str, Any] = {
         "subject": clean_subject(subject),
@@ -182,7 +183,7 @@ def assign(session: Session, case_id: str, to: str | None, team: str | None,
     config = session.config
     if not to and not team:
         raise UsageError("say who gets the case", "use --to AGENT and/or --team TEAM")
-    agent = config.check_agent(to) if to else None
+    agent = config.assignable_agent(to) if to else None
     team_id = config.check_team(team) if team else None
     text = clean_text(note, "the note")
 
@@ -208,6 +209,8 @@ def handover(session: Session, case_id: str, to: str, note: str | None) -> Case:
     config = session.config
     if config.agents or config.teams:
         kind, to = config.is_agent_or_team(to)
+        if kind == "agent":
+            config.assignable_agent(to)
     else:
         kind, to = "agent", configmod.check_slug("agent", to)
     text = clean_text(note, "the handover note")

@@ -56,6 +56,7 @@ def resolve_actor(root: Path, config: Config, as_agent: str | None
         chosen = config.check_agent(chosen)
         if config.agents:
             agent = config.agents[chosen]
+            _require_active(config, chosen)
             return chosen, journal.Author(agent["name"], agent["email"])
         name, email = journal.identity(root)
         return chosen, journal.Author(name or chosen, email or f"{chosen}@localhost")
@@ -63,9 +64,11 @@ def resolve_actor(root: Path, config: Config, as_agent: str | None
     if config.agents:
         for agent_id, agent in sorted(config.agents.items()):
             if email and agent["email"].casefold() == email.casefold():
+                _require_active(config, agent_id)
                 return agent_id, journal.Author(agent["name"], agent["email"])
         for agent_id, agent in sorted(config.agents.items()):
             if name and agent["name"].casefold() == name.casefold():
+                _require_active(config, agent_id)
                 return agent_id, journal.Author(agent["name"], agent["email"])
         who = f"{name or '?'} <{email or '?'}>" if (name or email) else "no git identity"
         raise RuleViolation(
@@ -78,3 +81,12 @@ def resolve_actor(root: Path, config: Config, as_agent: str | None
         login = "agent"
     agent_id = slugify((email or "").split("@")[0] or name or login, "agent")
     return agent_id, journal.Author(name or login, email or f"{login}@localhost")
+
+
+def _require_active(config: Config, agent_id: str) -> None:
+    """A deactivated agent cannot act, however they are named (--as,
+    CASECTL_AGENT or their git identity)."""
+    if not config.is_active(agent_id):
+        raise RuleViolation("active-agent", f"agent {agent_id} is deactivated and cannot act",
+                            f"act as an active agent, or have them reactivated: "
+                            f"{config.reactivation(agent_id)}")

@@ -115,10 +115,11 @@ def agent_list(ctx: click.Context, fmt: str) -> None:
     Example:
       casectl agent list --json
     """
-    agents = options.session(ctx).config.agents
+    config = options.session(ctx).config
     data = [{"id": k, **v, "teams": list(v.get("teams") or []),
-             "roles": list(v.get("roles") or [])} for k, v in sorted(agents.items())]
+             "roles": list(v.get("roles") or []), "active": config.is_active(k)}
+            for k, v in sorted(config.agents.items())]
     if fmt in ("table", "csv"):  # a cell holds text; JSON and YAML keep the lists
-        data = [{**row, "teams": ",".join(row["teams"]), "roles": ",".join(row["roles"])}
-                for row in data]
-    click.echo(render.rows(data, fmt, ["id", "name", "email", "teams", "roles"]))
+        data = [{**row, "teams": ",".join(row["teams"]), "roles": ",".join(row["roles"]),
+                 "active": "yes" if row["active"] else "no"} for row in data]
+    click.echo(render.rows(data, fmt, ["id", "name", "email", "teams", "roles", "active"]))

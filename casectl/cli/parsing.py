@@ -60,15 +60,30 @@ def fields(pairs: Sequence[str]) -> dict[str, str]:
         if not sep or not key:
             raise UsageError(f"--field {pair!r} is not KEY=VALUE",
                              "write it like --field epj=12345 --field kommune=Bergen")
-        if not configmod.SLUG_RE.match(key):
-            suggestion = inputs.slugify(key, "")
-            raise UsageError(
-                f"in --field KEY=VALUE, the key {key!r} has characters a key cannot have",
-                "a key uses only the letters a-z (no accents or æ, ø, å), digits, '.', '_' "
-                "and '-', starts with a letter or digit and is at most 64 characters"
-                + (f", e.g. --field {suggestion}={value.strip()}" if suggestion else ""))
+        _check_key(key, "--field KEY=VALUE", f"--field {{}}={value.strip()}")
         if key in found:
             raise UsageError(f"--field {key} is given twice",
                              f"give each key once: --field {key}=VALUE")
         found[key] = value.strip()
     return found
+
+
+def field_keys(keys: Sequence[str], option: str = "--unset-field") -> list[str]:
+    """Field keys named alone (--unset-field KEY), checked as --field's."""
+    found = []
+    for typed in keys:
+        key = typed.strip().lower()
+        _check_key(key, f"{option} KEY", f"{option} {{}}")
+        if key not in found:
+            found.append(key)
+    return found
+
+
+def _check_key(key: str, where: str, example: str) -> None:
+    if not configmod.SLUG_RE.match(key):
+        suggestion = inputs.slugify(key, "")
+        raise UsageError(
+            f"in {where}, the key {key!r} has characters a key cannot have",
+            "a key uses only the letters a-z (no accents or æ, ø, å), digits, '.', '_' "
+            "and '-', starts with a letter or digit and is at most 64 characters"
+            + (", e.g. " + example.format(suggestion) if suggestion else ""))

@@ -1,0 +1,36 @@
+"""Whether a desk's own schemas/ (copied by `casectl init`, and what its CI
+validates against) know a feature newer than they are: an older desk gets
+a refusal that says how to take this version's schemas, rather than a
+schema error about a file casectl was about to write."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import __version__, schema
+from ..errors import RuleViolation
+from .session import Session
+
+
+def require(session: Session, name: str, supported: Callable[[dict[str, Any]], Any],
+            feature: str) -> None:
+    try:
+        known = bool(supported(schema.load_schema(session.root / "schemas", name)))
+    except (KeyError, TypeError, AttributeError):  # a schema shaped otherwise: too old
+        known = False
+    if not known:
+        root = session.root
+        raise RuleViolation(
+            "desk-schemas-current", f"this desk's schemas/{name} predates {feature}",
+            f"take casectl {__version__}'s schemas and commit them: cp "
+            f"{schema.PACKAGED_SCHEMAS}/*.json {root}/schemas/ && git -C {root} commit -m "
+            f"\"Schemas of casectl {__version__}\" schemas/")
+
+
+def edited_events(case_schema: dict[str, Any]) -> bool:
+    return "edited" in case_schema["$defs"]["event"]["properties"]["kind"]["enum"]
+
+
+def agent_active_flag(config_schema: dict[str, Any]) -> bool:
+    return "active" in config_schema["properties"]["agents"]["additionalProperties"][
+        "properties"]
