@@ -172,6 +172,7 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
              *_lifecycle(doc, view)]
     for key, value in (doc.get("fields") or {}).items():
         lines.append(f"  {key}: {value}")
+    lines += _triage(doc)
     if doc.get("description"):
         lines += ["", "Description:", _indent(doc["description"])]
     if doc.get("solution"):
@@ -184,6 +185,27 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
         lines.append(f"  {local_time(event['at'], view.tz)}  {event['by']}{visibility}")
         lines.append(_indent(describe_event(event), "    "))
     return "\n".join(lines)
+
+
+def _triage(doc: Mapping[str, Any]) -> list[str]:
+    """An urgent case's pieces and the answers to triage questions."""
+    out = []
+    urgent = doc.get("urgent")
+    if urgent:
+        out += ["", "Urgent case:"]
+        for key, label in (("application", "application"), ("department", "department"),
+                           ("users", "users"), ("servers", "servers"),
+                           ("competence", "competence"), ("contact", "contact")):
+            out.append(f"  {label:<12} {urgent[key]}")
+        out.append(f"  {'phone':<12} {urgent['phone']}")
+    answers = doc.get("answers") or {}
+    if answers:
+        out += ["", "Triage answers:"]
+        for key, entry in answers.items():
+            internal = "  [internal]" if entry.get("internal") else ""
+            out.append(f"  {key}: {entry['answer']}{internal}")
+            out.append(f"    ({entry['question']})")
+    return out
 
 
 def _lifecycle(doc: Mapping[str, Any], view: View) -> list[str]:
