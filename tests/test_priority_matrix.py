@@ -194,3 +194,28 @@ def test_validate_checks_the_events(desk) -> None:
     result = act(desk, "validate")
     assert result.exit_code == 4
     assert "log" in result.output
+
+
+def test_one_source_for_impacts_urgencies_and_competences() -> None:
+    """The schemas and the command line's choices agree with casectl/triage.py."""
+    from casectl import model
+    from casectl.cli import cli
+
+    root = Path(__file__).resolve().parent.parent / "schemas"
+    case = json.loads((root / "case.schema.json").read_text(encoding="utf-8"))["$defs"]
+    config = json.loads((root / "config.schema.json").read_text(encoding="utf-8"))
+    assert tuple(case["impact"]["enum"]) == triage.IMPACTS
+    assert tuple(case["urgency"]["enum"]) == triage.URGENCIES
+    assert tuple(case["urgent"]["properties"]["competence"]["enum"]) == triage.COMPETENCES
+    matrix = config["properties"]["priority_matrix"]
+    assert tuple(matrix["properties"]) == triage.IMPACTS
+    for row in matrix["properties"].values():
+        assert tuple(row["properties"]) == triage.URGENCIES
+        assert all(tuple(cell["enum"]) == model.PRIORITIES
+                   for cell in row["properties"].values())
+    params = {(name, p.opts[0]): p for name in ("new", "priority")
+              for p in cli.commands[name].params if p.opts}
+    for name in ("new", "priority"):
+        assert tuple(params[(name, "--impact")].type.choices) == triage.IMPACTS
+        assert tuple(params[(name, "--urgency")].type.choices) == triage.URGENCIES
+    assert tuple(params[("new", "--competence")].type.choices) == triage.COMPETENCES
