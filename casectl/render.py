@@ -151,10 +151,13 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
     if fmt in ("json", "yaml"):
         return document(doc, fmt)
     if fmt == "csv":
-        flat = {k: v for k, v in doc.items() if k not in ("log", "reporter", "fields", "tasks")}
+        flat = {k: v for k, v in doc.items() if k not in ("log", "reporter", "fields", "tasks",
+                                                          "answers", "urgent")}
         reporter = doc.get("reporter") or {}
         flat.update({f"reporter_{k}": v for k, v in reporter.items()})
         flat.update({f"field_{k}": v for k, v in (doc.get("fields") or {}).items()})
+        flat.update({f"urgent_{k}": v for k, v in (doc.get("urgent") or {}).items()})
+        flat.update({f"answer_{k}": v["answer"] for k, v in (doc.get("answers") or {}).items()})
         return rows([flat], "csv", list(flat))
     view = view or View()
     reporter = doc.get("reporter") or {}

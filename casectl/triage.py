@@ -77,6 +77,17 @@ def check_assessment_inputs(impact: str | None, urgency: str | None,
 
 # ---------------------------------------------------------------- triage questions
 
+def config_problems(teams: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the config schema cannot say about triage: a desk has one
+    triage team."""
+    triage_teams = sorted(team_id for team_id, team in teams.items() if team.get("triage"))
+    if len(triage_teams) > 1:
+        return [(f"teams.{triage_teams[1]}.triage",
+                 f"teams {', '.join(triage_teams)} are all marked triage; the desk has one "
+                 "triage team")]
+    return []
+
+
 def questions_of(team: Mapping[str, Any]) -> dict[str, str]:
     """A team's triage questions, key -> text (none for the triage team)."""
     if team.get("triage"):

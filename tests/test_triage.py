@@ -379,3 +379,21 @@ def test_a_case_file_from_before_answers_existed_stays_valid(desk) -> None:
     assert act(desk, "validate").exit_code == 0
     assert act(desk, "triage", case_id, "--answer", "socket=B4").exit_code == 0
     assert load_case(desk, case_id)["answers"]["socket"]["answer"] == "B4"
+
+
+def test_validate_refuses_two_triage_teams_by_hand(desk) -> None:
+    path = desk / "casectl.yaml"
+    data = load_yaml(path)
+    data["teams"]["servicedesk"]["triage"] = True
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = act(desk, "validate")
+    assert result.exit_code == 4
+    assert "teams.servicedesk.triage" in result.output and "one triage team" in result.output
+
+
+def test_team_list_marks_the_triage_team(desk) -> None:
+    lines = act(desk, "team", "list").stdout.splitlines()
+    assert lines[0].split() == ["id", "name", "email", "triage", "questions"]
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    assert rows["ledelse"][2] == "yes"
+    assert rows["nettverk"][-1] == "socket,location"

@@ -200,3 +200,24 @@ def test_a_bad_desk_phone_in_the_config_is_caught(desk) -> None:
     set_desk_phone(desk, "")
     result = act(desk, "validate")
     assert result.exit_code == 4 and "desk.phone" in result.output
+
+
+def test_a_desk_phone_that_cannot_be_dialled_is_caught(desk) -> None:
+    set_desk_phone(desk, "ring sentralbordet")
+    result = act(desk, "validate")
+    assert result.exit_code == 4 and "desk.phone" in result.output
+
+
+def test_show_csv_flattens_the_urgent_record_and_answers(phoned) -> None:
+    import csv
+    import io
+
+    case_id = act(phoned, "new", *urgent_args()).stdout.strip()
+    assert act(phoned, "triage", case_id, "--answer", "socket=B4").exit_code == 1  # no team asks
+    act(phoned, "team", "set", "nettverk", "--question", "socket=Uttak?", agent="admin")
+    assert act(phoned, "triage", case_id, "--answer", "socket=B4").exit_code == 0
+    row = next(csv.DictReader(io.StringIO(act(phoned, "show", case_id, "--format",
+                                              "csv").stdout)))
+    assert row["urgent_application"] == "DIPS" and row["urgent_phone"] == "+47 917 22 418"
+    assert row["answer_socket"] == "B4"
+    assert "urgent" not in row and "answers" not in row

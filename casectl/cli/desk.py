@@ -112,6 +112,8 @@ def team_list(ctx: click.Context, fmt: str) -> None:
              "questions": dict(v.get("questions") or {})} for k, v in sorted(teams.items())]
     if fmt in ("table", "csv"):  # a cell holds the keys; JSON and YAML keep the questions
         data = [{**row, "questions": ",".join(row["questions"])} for row in data]
+    if fmt == "table":  # people read "yes" on the triage team's row, nothing on the others
+        data = [{**row, "triage": "yes" if row["triage"] else ""} for row in data]
     click.echo(render.rows(data, fmt, ["id", "name", "email", "triage", "questions"]))
 
 
