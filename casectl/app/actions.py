@@ -248,6 +248,8 @@ def triage_case(session: Session, case_id: str, team: str | None,
                 answers: triage.Answers) -> Case:
     """`casectl triage ID --answer KEY=VALUE`: answers recorded before the
     case is routed (to ``team``, whose questions they must be, when named)."""
+    if not answers:
+        raise UsageError("no answers given", f"casectl triage {case_id} --answer KEY=VALUE")
     config = session.config
     team_id = config.check_team(team) if team else None
     return change_case(session, case_id, "triage",

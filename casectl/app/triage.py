@@ -129,8 +129,6 @@ def triage_case(config: Config, case: Case, team_id: str | None, given: Answers
                 ) -> list[workflow.Step]:
     """`casectl triage ID --answer ...`: record answers before routing."""
     workflow.require_not_finished(case, "triage")
-    if not given:
-        raise UsageError("no answers given", f"casectl triage {case['id']} --answer KEY=VALUE")
     check_known_answers(config, given, team_id)
     questions = triage.questions_of(_team(config, team_id)) if team_id is not None \
         else all_questions(config)

@@ -109,9 +109,10 @@ def intake_options(func: Callable[..., Any]) -> Callable[..., Any]:
                                urgency=urgency.lower() if urgency else None,
                                answers=answers, urgent=details)
         case = func(ctx, *args, intake=intake, **kwargs)
-        message = triage.phone_in_message(options.session(ctx).config, case)
-        if message:
-            click.echo(message, err=True)
+        if case.get("urgent"):  # only then is the desk's configuration read again
+            message = triage.phone_in_message(options.session(ctx).config, case)
+            if message:
+                click.echo(message, err=True)
         return case
     return wrapper
 
