@@ -221,3 +221,43 @@ def test_show_csv_flattens_the_urgent_record_and_answers(phoned) -> None:
     assert row["urgent_application"] == "DIPS" and row["urgent_phone"] == "+47 917 22 418"
     assert row["answer_socket"] == "B4"
     assert "urgent" not in row and "answers" not in row
+
+
+def test_seed_003_end_to_end(phoned) -> None:
+    """Seed 003's procedure as a desk plays it: the urgent case registered
+    with every piece, phoned in, handed by hand to the clinical applications
+    team (a critical case changes team only so) after its triage question is
+    answered, worked and closed; git log tells it in order."""
+    assert act(phoned, "team", "set", "klinisk-app", "--question",
+               "lvms=Gjelder det LVMS-integrasjonen?", agent="admin").exit_code == 0
+    done = act_process(phoned, "new", *urgent_args(), "--description",
+                       "Ingen får åpnet journal; feilmelding ORA-12541")
+    assert done.returncode == 0, done.stderr
+    case_id = done.stdout.strip()
+    assert f"phone the desk at {DESK_PHONE}" in done.stderr
+    moved = act(phoned, "assign", case_id, "--team", "klinisk-app", "--answer", "lvms=Nei")
+    assert moved.exit_code == 1 and "handover-for-critical-and-high" in moved.stderr
+    refused = act(phoned, "handover", case_id, "--to", "klinisk-app", "--note",
+                  "Overdratt til Mette Jørgensen per telefon")
+    assert refused.exit_code == 1 and "lvms: Gjelder det LVMS-integrasjonen?" in refused.stderr
+    steps = [
+        ("kari", ("handover", case_id, "--to", "klinisk-app", "--note",
+                  "Overdratt til Mette Jørgensen per telefon", "--answer", "lvms=Nei")),
+        ("mette", ("take", case_id)),
+        ("mette", ("start", case_id)),
+        ("mette", ("log", case_id, "Databaselytter på dips-db02 startet på nytt")),
+        ("mette", ("close", case_id, "--solution", "Lytteren startet; DIPS oppe igjen",
+                   "--confirmed")),
+    ]
+    for agent, args in steps:
+        result = act(phoned, *args, agent=agent)
+        assert result.exit_code == 0, (args, result.output)
+    case = load_case(phoned, case_id)
+    assert (case["status"], case["priority"], case["team"], case["assignee"]) == \
+        ("closed", "critical", "klinisk-app", "mette")
+    assert case["answers"]["lvms"]["answer"] == "Nei"
+    assert [e["kind"] for e in case["log"]] == [
+        "created", "triaged", "handed_over", "taken", "status_changed", "worklog", "closed"]
+    actions = [c["trailers"]["Action"] for c in commits(phoned, "--grep", f"Case: {case_id}")]
+    assert actions == ["close", "log", "start", "take", "handover", "new"]
+    assert act(phoned, "validate").exit_code == 0
