@@ -95,8 +95,7 @@ def questions_of(team: Mapping[str, Any]) -> dict[str, str]:
     return dict(team.get("questions") or {})
 
 
-def unanswered(team_id: str, team: Mapping[str, Any], answers: Mapping[str, Any]
-               ) -> dict[str, str]:
+def unanswered(team: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, str]:
     """The questions of ``team`` the case has no answer to yet."""
     return {key: text for key, text in questions_of(team).items() if key not in answers}
 
@@ -106,7 +105,7 @@ def require_answers(case_id: str | None, team_id: str, team: Mapping[str, Any],
     """Routing to ``team`` needs every one of its questions answered
     [seed 004]; the refusal lists them, their text, and how to answer.
     ``how`` is the command to give the answers with (``--answer`` added)."""
-    missing = unanswered(team_id, team, answers)
+    missing = unanswered(team, answers)
     if not missing:
         return
     listed = "".join(f"\n  - {key}: {text}" for key, text in missing.items())
@@ -119,6 +118,12 @@ def require_answers(case_id: str | None, team_id: str, team: Mapping[str, Any],
     raise RuleViolation("triage-questions",
                         f"team {team_id} needs {len(missing)} triage question"
                         f"{'s' if len(missing) > 1 else ''} answered first:{listed}", hint)
+
+
+def reporter_answers(answers: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The answers the reporter may see: all but those marked internal (for
+    the reporter's view; the ``triaged`` events themselves are internal)."""
+    return {key: dict(entry) for key, entry in answers.items() if not entry.get("internal")}
 
 
 def check_answer_keys(answers: Mapping[str, str], known: Mapping[str, str],

@@ -397,3 +397,17 @@ def test_team_list_marks_the_triage_team(desk) -> None:
     rows = {line.split()[0]: line.split() for line in lines[2:]}
     assert rows["ledelse"][2] == "yes"
     assert rows["nettverk"][-1] == "socket,location"
+
+
+def test_the_reporter_may_see_only_answers_not_marked_internal(desk) -> None:
+    from casectl import model, triage
+
+    case_id = new_case(desk)
+    assert act(desk, "assign", case_id, "--team", "nettverk", "--answer", "socket=B4-117",
+               "--internal-answer", "location=Serverrom U1, kode 4711").exit_code == 0
+    case = load_case(desk, case_id)
+    visible = triage.reporter_answers(case["answers"])
+    assert visible == {"socket": {"question": SOCKET, "answer": "B4-117", "internal": False}}
+    # the events that carry answers are never public
+    assert all(not e["public"] for e in case["log"] if e["kind"] == "triaged")
+    assert model.EVENT_KINDS["triaged"] is False

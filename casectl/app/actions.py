@@ -11,9 +11,9 @@ from .. import clock, config as configmod, ids, journal, model, schema, store, t
     workflow, yamlio
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
+from . import triage
 from .inputs import clean_line, clean_phone, clean_subject, clean_text, email_address
 from .session import Session
-from . import triage
 
 
 def validator(session: Session, name: str) -> schema.Validator:

@@ -8,9 +8,8 @@ from typing import Sequence
 import click
 
 from .. import model
-from ..app import actions
+from ..app import actions, triage as triage_app
 from ..model import Case
-from ..app import triage as triage_app
 from . import options, parsing, triage
 
 

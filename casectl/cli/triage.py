@@ -63,14 +63,11 @@ def answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def assessment_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--impact and --urgency: the priority from the desk's matrix."""
-    @click.option("--impact", type=IMPACT, help="Who is hit: the whole hospital, some "
-                  "departments, or a single user; with --urgency, sets the priority from "
-                  "casectl.yaml's priority_matrix.")
-    @click.option("--urgency", type=URGENCY, help="Whether it is time-critical for them.")
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-    return wrapper
+    func = click.option("--urgency", type=URGENCY,
+                        help="Whether it is time-critical for them.")(func)
+    return click.option("--impact", type=IMPACT, help="Who is hit: the whole hospital, some "
+                        "departments, or a single user; with --urgency, sets the priority "
+                        "from casectl.yaml's priority_matrix.")(func)
 
 
 def intake_options(func: Callable[..., Any]) -> Callable[..., Any]:
