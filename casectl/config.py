@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import clock, schema, yamlio
+from . import clock, schema, triage, yamlio
 from .errors import InvalidData, NotFound, RuleViolation, UsageError
 
 CONFIG_FILE = "casectl.yaml"
@@ -201,6 +201,7 @@ def problems(data: Any, root: Path, cache_dir: Path | None) -> list[tuple[str, s
             if team_id not in data.get("teams", {}):
                 found.append((f"agents.{agent_id}", f"agent {agent_id} is in team "
                               f"{team_id!r}, which is not listed under teams"))
+    found += triage.config_problems(data.get("teams") or {})
     try:
         clock.zone(data["desk"].get("timezone"))
     except UsageError as exc:

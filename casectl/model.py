@@ -86,6 +86,9 @@ EVENT_KINDS: dict[str, bool] = {
     # as its old values may hold what the reporter should not see again; the
     # reporter sees the case as it is now, not how it was corrected.
     "edited": False,
+    # Answers to a team's triage questions: the desk's working material; the
+    # header's answers say per answer whether the reporter may see it.
+    "triaged": False,
 }
 
 # What `casectl edit` may change, as the keys of an edited event's changes:
@@ -98,13 +101,18 @@ REPORTER_PARTS = ("name", "email", "phone", "org")
 HEADER_KEYS = (
     "id", "subject", "description", "type", "category", "status", "priority",
     "team", "assignee", "reporter", "notify", "fields", "tasks", "solution",
-    "rejection", "created", "updated", "started", "solved", "closed",
+    "rejection", "created", "updated", "started", "solved", "closed", "answers", "urgent",
 )
 
 # Header keys added after 0.2, with the value replay gives a case whose log
 # never set them. A file written before the key existed lacks it, and is
 # read as holding that value, so every case ever written stays valid.
-LATER_HEADER_KEYS: dict[str, Any] = {}
+LATER_HEADER_KEYS: dict[str, Any] = {
+    # key -> {question, answer, internal}: answers to triage questions [seed 004]
+    "answers": {},
+    # what an urgent case was registered with [seed 003], or None
+    "urgent": None,
+}
 
 Case = dict[str, Any]
 Event = dict[str, Any]
@@ -213,6 +221,8 @@ def _created(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
         status="new",
         created=at,
     )
+    if data.get("urgent"):
+        header["urgent"] = dict(data["urgent"])
 
 
 def _assigned(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
@@ -227,6 +237,14 @@ def _nothing(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
 
 def _priority_set(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
     header["priority"] = data["priority"]
+
+
+def _triaged(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
+    """A later answer to the same question replaces the earlier one."""
+    answers = dict(header["answers"] or {})
+    for key, entry in data["answers"].items():
+        answers[key] = dict(entry)
+    header["answers"] = answers
 
 
 def _status_changed(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
@@ -306,6 +324,7 @@ _APPLY = {
     "rejected": _rejected,
     "reopened": _reopened,
     "edited": _edited,
+    "triaged": _triaged,
 }
 assert set(_APPLY) == set(EVENT_KINDS)
 
@@ -320,6 +339,8 @@ def event_text(event: Mapping[str, Any]) -> str:
         return "\n".join(changes + ([str(data["reason"])] if data.get("reason") else []))
     parts = [str(data[key]) for key in ("subject", "description", "text", "note", "reason",
                                         "solution") if data.get(key)]
+    if event.get("kind") == "triaged":
+        parts += [f"{key}: {entry['answer']}" for key, entry in data["answers"].items()]
     return "\n".join(parts)
 
 
@@ -350,12 +371,19 @@ def describe_event(event: Event) -> str:
     data = event["data"]
     kind = event["kind"]
     if kind == "created":
-        return f"created: {data['subject']}"
+        why = f" (priority {data['priority_reason']})" if data.get("priority_reason") else ""
+        return f"created: {data['subject']}{why}"
     if kind == "handed_over":
         return f"handed over to {data['to']}: {data['note']}"
     if kind in ("assigned", "taken"):
         note = f" ({data['note']})" if data.get("note") else ""
         return _assignment(kind, data) + note
+    if kind == "triaged":
+        answered = ", ".join(f"{key}={entry['answer']}" + (" (internal)" if entry["internal"]
+                                                           else "")
+                             for key, entry in data["answers"].items())
+        whose = f" for team {data['team']}" if data.get("team") else ""
+        return f"triage answers{whose}: {answered}"
     if kind == "priority_set":
         why = f" ({data['reason']})" if data.get("reason") else ""
         return f"priority {data.get('previous', '?')} -> {data['priority']}{why}"

@@ -151,10 +151,13 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
     if fmt in ("json", "yaml"):
         return document(doc, fmt)
     if fmt == "csv":
-        flat = {k: v for k, v in doc.items() if k not in ("log", "reporter", "fields", "tasks")}
+        flat = {k: v for k, v in doc.items() if k not in ("log", "reporter", "fields", "tasks",
+                                                          "answers", "urgent")}
         reporter = doc.get("reporter") or {}
         flat.update({f"reporter_{k}": v for k, v in reporter.items()})
         flat.update({f"field_{k}": v for k, v in (doc.get("fields") or {}).items()})
+        flat.update({f"urgent_{k}": v for k, v in (doc.get("urgent") or {}).items()})
+        flat.update({f"answer_{k}": v["answer"] for k, v in (doc.get("answers") or {}).items()})
         return rows([flat], "csv", list(flat))
     view = view or View()
     reporter = doc.get("reporter") or {}
@@ -172,6 +175,7 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
              *_lifecycle(doc, view)]
     for key, value in (doc.get("fields") or {}).items():
         lines.append(f"  {key}: {value}")
+    lines += _triage(doc)
     if doc.get("description"):
         lines += ["", "Description:", _indent(doc["description"])]
     if doc.get("solution"):
@@ -184,6 +188,27 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
         lines.append(f"  {local_time(event['at'], view.tz)}  {event['by']}{visibility}")
         lines.append(_indent(describe_event(event), "    "))
     return "\n".join(lines)
+
+
+def _triage(doc: Mapping[str, Any]) -> list[str]:
+    """An urgent case's pieces and the answers to triage questions."""
+    out = []
+    urgent = doc.get("urgent")
+    if urgent:
+        out += ["", "Urgent case:"]
+        for key, label in (("application", "application"), ("department", "department"),
+                           ("users", "users"), ("servers", "servers"),
+                           ("competence", "competence"), ("contact", "contact")):
+            out.append(f"  {label:<12} {urgent[key]}")
+        out.append(f"  {'phone':<12} {urgent['phone']}")
+    answers = doc.get("answers") or {}
+    if answers:
+        out += ["", "Triage answers:"]
+        for key, entry in answers.items():
+            internal = "  [internal]" if entry.get("internal") else ""
+            out.append(f"  {key}: {entry['answer']}{internal}")
+            out.append(f"    ({entry['question']})")
+    return out
 
 
 def _lifecycle(doc: Mapping[str, Any], view: View) -> list[str]:

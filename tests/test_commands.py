@@ -247,7 +247,7 @@ def test_team_list_in_every_format(desk):
     table = act(desk, "team", "list")
     assert table.exit_code == 0, table.output
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["id", "name", "email"]
+    assert lines[0].split() == ["id", "name", "email", "triage", "questions"]
     assert any(line.split()[:2] == ["nettverk", "Nettverk"] for line in lines)
     assert "Kliniske applikasjoner" in table.stdout
 
@@ -259,7 +259,7 @@ def test_team_list_in_every_format(desk):
     rows = list(csv.DictReader(io.StringIO(act(desk, "team", "list", "--format",
                                                "csv").stdout)))
     assert [row["id"] for row in rows] == sorted(TEAMS)
-    assert rows[0].keys() == {"id", "name", "email"}
+    assert rows[0].keys() == {"id", "name", "email", "triage", "questions"}
 
 
 def test_agent_add_writes_config_and_commits(desk):

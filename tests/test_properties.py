@@ -90,6 +90,14 @@ def event_data(draw: st.DrawFn, kind: str) -> dict:
         if draw(st.booleans()):
             data["reason"] = draw(words)
         return data
+    if kind == "triaged":
+        keys = draw(st.lists(st.sampled_from(["socket", "location", "server-ip"]), min_size=1,
+                             max_size=3, unique=True))
+        data = {"answers": {key: {"question": draw(words), "answer": draw(words),
+                                  "internal": draw(st.booleans())} for key in keys}}
+        if draw(st.booleans()):
+            data["team"] = draw(teams)
+        return data
     raise AssertionError(kind)
 
 

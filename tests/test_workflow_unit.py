@@ -473,6 +473,19 @@ def test_replay_priority_set() -> None:
     assert log.header["priority"] == "critical"
 
 
+def test_replay_triaged_keeps_the_latest_answer_per_question() -> None:
+    log = Log()
+    assert log.header["answers"] == {}
+    log.add("triaged", {"answers": {"socket": {"question": "Socket?", "answer": "B4",
+                                               "internal": False}}})
+    log.add("triaged", {"team": "nettverk", "answers": {
+        "socket": {"question": "Socket?", "answer": "B5", "internal": False},
+        "ip": {"question": "IP?", "answer": "10.0.0.1", "internal": True}}})
+    assert log.header["answers"] == {
+        "socket": {"question": "Socket?", "answer": "B5", "internal": False},
+        "ip": {"question": "IP?", "answer": "10.0.0.1", "internal": True}}
+
+
 def test_replay_started_is_set_once() -> None:
     log = Log()
     log.add("status_changed", {"status": "waiting"})
@@ -510,7 +523,7 @@ def test_replay_endings() -> None:
 def test_every_event_kind_has_a_replay_test() -> None:
     tested = {"created", "assigned", "taken", "handed_over", "worklog", "note", "email",
               "priority_set", "status_changed", "solved", "closed", "rejected", "reopened",
-              "edited"}  # edited: tests/test_edit.py
+              "edited", "triaged"}  # edited: tests/test_edit.py
     assert tested == set(model.EVENT_KINDS)
 
 

@@ -11,6 +11,7 @@ from .. import clock, config as configmod, ids, journal, model, schema, store, t
     workflow, yamlio
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
+from . import triage
 from .inputs import clean_line, clean_phone, clean_subject, clean_text, email_address
 from .session import Session
 
@@ -124,19 +125,24 @@ def change_case(session: Session, case_id: str, action: str,
     return updated
 
 
-def new_case(session: Session, *, subject: str, description: str | None = None,
+def new_case(session: Session, *, subject: str | None, description: str | None = None,
              type_: model.CaseType | None = None, category: str | None = None,
              reporter: Reporter | None = None, priority: model.Priority | None = None,
              team: str | None = None, assignee: str | None = None,
              fields: Mapping[str, str] | None = None, notify: bool = False,
-             start: bool = False) -> Case:
-    """Register a case. Whoever registers it is responsible unless told otherwise."""
+             start: bool = False, intake: triage.Intake = triage.NO_INTAKE) -> Case:
+    """Register a case. Whoever registers it is responsible unless told otherwise.
+    ``intake``: impact and urgency, triage answers, an urgent case's pieces
+    (app/triage.py)."""
     actor, _ = session.actor()
     config = session.config
+    routed = bool(team or assignee)
     assignee = config.assignable_agent(assignee) if assignee else actor
     team = config.check_team(team) if team else config.home_team(assignee)
+    if subject is None and intake.urgent is None:
+        raise UsageError("a subject is required", "give one with --subject TEXT")
     data: dict[str, Any] = {
-        "subject": clean_subject(subject),
+        "subject": clean_subject(subject) if subject is not None else None,
         "description": clean_text(description, "the description"),
         "type": (type_ or model.CaseType.INCIDENT).value,
         "category": config.check_category(category) if category else None,
@@ -149,7 +155,10 @@ def new_case(session: Session, *, subject: str, description: str | None = None,
         raise RuleViolation("notify-needs-reporter-address",
                             "--notify needs the reporter's e-mail address",
                             "give it with --reporter \"Name <name@example.org>\"")
+    after_created = triage.prepare_new(config, data, intake, routed=routed,
+                                       priority_given=priority is not None)
     steps = workflow.create(data, start)
+    steps[1:1] = after_created
     with store.locked(session.root):
         transaction.recover(session.root)
         case_id = _fresh_case_id(session)
@@ -179,7 +188,7 @@ def _fresh_case_id(session: Session) -> str:
 
 
 def assign(session: Session, case_id: str, to: str | None, team: str | None,
-           note: str | None) -> Case:
+           note: str | None, answers: triage.Answers = triage.NO_ANSWERS) -> Case:
     config = session.config
     if not to and not team:
         raise UsageError("say who gets the case", "use --to AGENT and/or --team TEAM")
@@ -193,7 +202,10 @@ def assign(session: Session, case_id: str, to: str | None, team: str | None,
             # An agent from another team brings the case into their team.
             moved = config.team_for(agent, case["team"])
             target_team = moved if moved != case["team"] else None
-        return workflow.assign(case, agent, target_team, text)
+        steps = workflow.assign(case, agent, target_team, text)
+        # The triage questions of the team it moves to, answered first [seed 004].
+        return triage.routing_steps(config, case, target_team, answers,
+                                    how=f"casectl assign {case['id']} ...") + steps
     return change_case(session, case_id, "assign", decide)
 
 
@@ -205,7 +217,8 @@ def take(session: Session, case_id: str, note: str | None) -> Case:
         case, actor, config.team_for(actor, case["team"]), text))
 
 
-def handover(session: Session, case_id: str, to: str, note: str | None) -> Case:
+def handover(session: Session, case_id: str, to: str, note: str | None,
+             answers: triage.Answers = triage.NO_ANSWERS) -> Case:
     config = session.config
     if config.agents or config.teams:
         kind, to = config.is_agent_or_team(to)
@@ -215,14 +228,35 @@ def handover(session: Session, case_id: str, to: str, note: str | None) -> Case:
         kind, to = "agent", configmod.check_slug("agent", to)
     text = clean_text(note, "the handover note")
     if kind == "agent":
-        def decide(case: Case) -> list[workflow.Step]:
+        def handed(case: Case) -> list[workflow.Step]:
             return workflow.handover(case, agent=to, team=None, note=text,
                                      agent_team=config.team_for(to, case["team"]))
     else:
-        def decide(case: Case) -> list[workflow.Step]:
+        def handed(case: Case) -> list[workflow.Step]:
             return workflow.handover(case, agent=None, team=to, note=text,
                                      receivers=config.team_members(to))
+
+    def decide(case: Case) -> list[workflow.Step]:
+        steps = handed(case)
+        # The team it lands in (named, or the receiving agent's), its triage
+        # questions answered first [seed 004].
+        landing = next((data.get("team") for _, data in steps if "team" in data), None)
+        return triage.routing_steps(config, case, landing, answers,
+                                    how=f"casectl handover {case['id']} --to {to} --note ...") \
+            + steps
     return change_case(session, case_id, "handover", decide)
+
+
+def triage_case(session: Session, case_id: str, team: str | None,
+                answers: triage.Answers) -> Case:
+    """`casectl triage ID --answer KEY=VALUE`: answers recorded before the
+    case is routed (to ``team``, whose questions they must be, when named)."""
+    if not answers:
+        raise UsageError("no answers given", f"casectl triage {case_id} --answer KEY=VALUE")
+    config = session.config
+    team_id = config.check_team(team) if team else None
+    return change_case(session, case_id, "triage",
+                       lambda case: triage.triage_case(config, case, team_id, answers))
 
 
 def log(session: Session, case_id: str, text: str | None, *, internal: bool = False,
@@ -237,9 +271,19 @@ def log(session: Session, case_id: str, text: str | None, *, internal: bool = Fa
                                                        email=email))
 
 
-def set_priority(session: Session, case_id: str, level: model.Priority,
-                 reason: str | None) -> Case:
+def set_priority(session: Session, case_id: str, level: model.Priority | None,
+                 reason: str | None, *, impact: str | None = None,
+                 urgency: str | None = None) -> Case:
+    """A level, or impact and urgency for the desk's priority matrix to decide."""
     text = clean_text(reason, "the reason")
+    assessed = triage.assessment(session.config, impact, urgency,
+                                 level.value if level else None)
+    if assessed is not None:
+        return change_case(session, case_id, "priority",
+                           lambda case: triage.assessed_priority(case, assessed, text))
+    if level is None:
+        raise UsageError("say which priority", "give a LEVEL (critical, high, medium, low), or "
+                         "--impact and --urgency to derive it")
     return change_case(session, case_id, "priority",
                        lambda case: workflow.set_priority(case, level.value, text))
 

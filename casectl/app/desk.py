@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .. import clock, config as configmod, journal, schema, store, transaction, yamlio
 from ..config import Config
 from ..errors import OperationFailed, RuleViolation, UsageError
 from .actions import refuse_invalid
-from .inputs import clean_name, email_address
+from .inputs import clean_line, clean_name, clean_phone, email_address
 from .session import Session
 
 GITATTRIBUTES = "cases/**/*.yaml merge=casectl\n"
 
 
 def init(directory: str | None, desk_name: str | None, timezone: str | None,
-         existing: bool = False) -> Path:
+         existing: bool = False, phone: str | None = None) -> Path:
     """Lay out a case repository (making the git repository if needed).
 
     In a new or empty directory, or an empty git repository; a directory
@@ -40,6 +40,7 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
                             f"{root} is inside the case repository {enclosing}",
                             f"choose a directory outside {enclosing}")
     clock.zone(timezone or "Europe/Oslo")  # refuse an unknown zone before writing anything
+    desk_phone = clean_phone(phone)  # likewise a phone number that is none
     if root.is_dir() and not existing:
         found = _contents(root)
         if found:
@@ -63,6 +64,8 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
     else:
         journal.git(root, "config", "core.splitIndex", "true")
     config = configmod.default_config(desk_name or root.name, timezone or "Europe/Oslo")
+    if desk_phone:
+        config["desk"]["phone"] = desk_phone  # urgent cases are phoned in to it [seed 003]
     files = {configmod.CONFIG_FILE: yamlio.dump(config),
              ".gitattributes": GITATTRIBUTES,
              f"{store.CASES_DIR}/.gitkeep": ""}
@@ -113,20 +116,101 @@ def _change_config(session: Session, action: str, subject: str,
     return config
 
 
-def add_team(session: Session, team_id: str, name: str | None, email: str | None
+def add_team(session: Session, team_id: str, name: str | None, email: str | None,
+             questions: Mapping[str, str] | None = None, triage: bool = False
              ) -> dict[str, Any]:
+    """A team; ``questions`` (key -> text) are its triage questions,
+    ``triage`` makes it the desk's triage team."""
     team_id = configmod.check_slug("team", team_id)
-    entry = {"name": clean_name(name, "the team's name") if name is not None else team_id,
-             "email": email_address(email, "the team's e-mail address")
-             if email is not None else None}
+    entry: dict[str, Any] = {
+        "name": clean_name(name, "the team's name") if name is not None else team_id,
+        "email": email_address(email, "the team's e-mail address")
+        if email is not None else None}
+    if questions:
+        entry["questions"] = _questions(questions)
+    if triage:
+        entry["triage"] = True
 
     def change(config: Config) -> None:
         if team_id in config.teams:
             raise RuleViolation("unique-team", f"team {team_id!r} exists already",
                                 "choose another id")
         config.teams[team_id] = entry
+        _check_triage_team(config, team_id)
     _change_config(session, "team-add", team_id, change)
     return {"id": team_id, **entry}
+
+
+def set_team(session: Session, team_id: str, *, name: str | None = None,
+             email: str | None = None, questions: Mapping[str, str] | None = None,
+             remove_questions: Sequence[str] = (), triage: bool | None = None
+             ) -> dict[str, Any]:
+    """Change a team: its name, address, triage questions (added or
+    reworded by key, or removed), and whether it is the triage team.
+    Cases keep the answers they have; a new question is asked of cases
+    routed to the team from now on."""
+    team_id = configmod.check_slug("team", team_id)
+    new_name = clean_name(name, "the team's name") if name is not None else None
+    new_email = email_address(email, "the team's e-mail address") if email is not None else None
+    added = _questions(questions or {})
+    removed = [configmod.check_slug("question key", key) for key in remove_questions]
+    both = sorted(set(added) & set(removed))
+    if both:
+        raise UsageError(f"question {both[0]} is both set and removed",
+                         "give --question or --remove-question for it, not both")
+    if new_name is None and new_email is None and not added and not removed and triage is None:
+        raise UsageError("nothing to change", "give --name, --email, --question, "
+                         "--remove-question, --triage or --no-triage")
+    result: dict[str, Any] = {}
+
+    def change(config: Config) -> None:
+        entry = config.team(team_id)
+        before = dict(entry, questions=dict(entry.get("questions") or {}))
+        if new_name is not None:
+            entry["name"] = new_name
+        if new_email is not None:
+            entry["email"] = new_email
+        asked = dict(entry.get("questions") or {})
+        unknown = [key for key in removed if key not in asked]
+        if unknown:
+            raise RuleViolation("known-triage-question",
+                                f"team {team_id} has no triage question {unknown[0]!r}",
+                                "known question keys: " + (", ".join(sorted(asked)) or "none"))
+        for key in removed:
+            del asked[key]
+        asked.update(added)
+        if asked:
+            entry["questions"] = asked
+        else:
+            entry.pop("questions", None)
+        if triage is True:
+            entry["triage"] = True
+        elif triage is False:
+            entry.pop("triage", None)
+        _check_triage_team(config, team_id)
+        if dict(entry, questions=dict(entry.get("questions") or {})) == before:
+            raise RuleViolation("team-set-changes-something",
+                                f"team {team_id} is like that already", "nothing was changed")
+        result.update(id=team_id, **entry)
+    _change_config(session, "team-set", team_id, change)
+    return result
+
+
+def _questions(questions: Mapping[str, str]) -> dict[str, str]:
+    """Triage questions as stored: keys like ids, texts on one line."""
+    return {configmod.check_slug("question key", key):
+            clean_line(text, f"the question {key}", required=True, limit=2000) or ""
+            for key, text in questions.items()}
+
+
+def _check_triage_team(config: Config, team_id: str) -> None:
+    """The desk has one triage team (seed 001's Trakta, the leadership
+    team): where cases that need clarification go first."""
+    others = sorted(t for t, entry in config.teams.items() if entry.get("triage")
+                    and t != team_id)
+    if others and config.teams[team_id].get("triage"):
+        raise RuleViolation("one-triage-team", f"team {others[0]} is the desk's triage team "
+                            "already", f"first: casectl team set {others[0]} --no-triage")
 
 
 def add_agent(session: Session, agent_id: str, name: str, email: str,

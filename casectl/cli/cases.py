@@ -8,14 +8,15 @@ from typing import Sequence
 import click
 
 from .. import model
-from ..app import actions
+from ..app import actions, triage as triage_app
 from ..model import Case
-from . import options, parsing
+from . import options, parsing, triage
 
 
 @click.command()
-@click.option("--subject", required=True, metavar="TEXT|-",
-              help="One line saying what is wrong or wanted; - reads standard input.")
+@click.option("--subject", metavar="TEXT|-",
+              help="One line saying what is wrong or wanted; - reads standard input "
+              "(required, except with --urgent).")
 @click.option("--description", metavar="TEXT|-", help="The details; - reads standard input.")
 @click.option("--type", "type_", type=options.TYPE, help="Case type (default: incident).")
 @click.option("--category", metavar="CATEGORY", help="Category (one of casectl.yaml's, when it lists any).")
@@ -31,24 +32,31 @@ from . import options, parsing
 @click.option("--start", is_flag=True, help="Start work on it at once.")
 @options.change_output
 @click.pass_context
-def new(ctx: click.Context, subject: str, description: str | None, type_: str | None,
+@triage.intake_options
+def new(ctx: click.Context, subject: str | None, description: str | None, type_: str | None,
         category: str | None, reporter: str | None, phone: str | None, org: str | None,
         priority: str | None, team: str | None, assignee: str | None,
-        fields: Sequence[str], notify: bool, start: bool) -> Case:
+        fields: Sequence[str], notify: bool, start: bool,
+        intake: triage_app.Intake = triage_app.NO_INTAKE) -> Case:
     """Register a case and print its id.
 
     \b
     Example:
       casectl new --subject "DIPS Arena: ingen tilgang" --reporter "Ola Nordmann <ola@bergen.kommune.no>" \\
           --phone "+47 912 34 567" --org "Bergen kommune" --field epj=EPJ-2231 --field kommune=Bergen
+      casectl new --subject "Nettet nede i bygg 4" --impact departments --urgency high
+      casectl new --urgent --application DIPS --department "Akuttmottak" --users "alle" \\
+          --servers "dips-app01" --competence clinical-applications --contact "Eva Berg" \\
+          --phone "+47 917 22 418"
     """
     return actions.new_case(
-        options.session(ctx), subject=options.text(subject) or "",
+        options.session(ctx), subject=options.text(subject),
         description=options.text(description),
         type_=model.CaseType(type_.lower()) if type_ else None, category=category,
         reporter=parsing.reporter(reporter, phone, org),
         priority=model.Priority(priority.lower()) if priority else None, team=team,
-        assignee=assignee, fields=parsing.fields(fields), notify=notify, start=start)
+        assignee=assignee, fields=parsing.fields(fields), notify=notify, start=start,
+        intake=intake)
 
 
 @click.command()
@@ -56,18 +64,23 @@ def new(ctx: click.Context, subject: str, description: str | None, type_: str | 
 @click.option("--to", "to", metavar="AGENT", help="The agent who becomes responsible.")
 @click.option("--team", metavar="TEAM", help="The team whose queue it goes to.")
 @click.option("--note", metavar="TEXT|-", help="Why (kept in the log).")
+@triage.answer_options
 @options.change_output
 @click.pass_context
 def assign(ctx: click.Context, case_id: str, to: str | None, team: str | None,
-           note: str | None) -> Case:
+           note: str | None, answers: triage_app.Answers) -> Case:
     """Give a case to an agent and/or a team.
+
+    A team with triage questions gets the case once they are answered
+    (--answer here, or casectl triage first).
 
     \b
     Example:
       casectl assign 06K3ZQ9TXM --to per --note "Per kjenner DIPS-oppsettet"
+      casectl assign 06K3ZQ9TXM --team nettverk --answer socket=B4-117
     """
     return actions.assign(options.session(ctx), options.case_id(case_id),
-        to, team, options.text(note))
+        to, team, options.text(note), answers)
 
 
 @click.command()
@@ -90,16 +103,19 @@ def take(ctx: click.Context, case_id: str, note: str | None) -> Case:
 @click.option("--to", "to", required=True, metavar="AGENT|TEAM", help="Who gets it.")
 @click.option("--note", required=True, metavar="TEXT|-",
               help="Who received it and why; for a team, name the person.")
+@triage.answer_options
 @options.change_output
 @click.pass_context
-def handover(ctx: click.Context, case_id: str, to: str, note: str | None) -> Case:
+def handover(ctx: click.Context, case_id: str, to: str, note: str | None,
+             answers: triage_app.Answers) -> Case:
     """Hand a case over in person to an agent or a team, with a note.
 
     \b
     Example:
       casectl handover 06K3ZQ9TXM --to nettverk --note "Overdraget til Mette Jensen: switch i bygg 4"
     """
-    return actions.handover(options.session(ctx), options.case_id(case_id), to, options.text(note))
+    return actions.handover(options.session(ctx), options.case_id(case_id), to,
+                            options.text(note), answers)
 
 
 @click.command("log")
@@ -126,19 +142,26 @@ def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: boo
 
 @click.command()
 @options.case_id_argument
-@click.argument("level", type=options.PRIORITY, metavar="LEVEL")
+@click.argument("level", type=options.PRIORITY, metavar="[LEVEL]", required=False)
 @click.option("--reason", metavar="TEXT|-", help="Why the priority changes.")
+@triage.assessment_options
 @options.change_output
 @click.pass_context
-def priority(ctx: click.Context, case_id: str, level: str, reason: str | None) -> Case:
-    """Set a case's priority: critical, high, medium or low.
+def priority(ctx: click.Context, case_id: str, level: str | None, reason: str | None,
+             impact: str | None, urgency: str | None) -> Case:
+    """Set a case's priority: critical, high, medium or low, or from
+    --impact and --urgency through the desk's priority matrix.
 
     \b
     Example:
       casectl priority 06K3ZQ9TXM high --reason "Hele avdelingen rammet"
+      casectl priority 06K3ZQ9TXM --impact hospital --urgency high
     """
     return actions.set_priority(options.session(ctx), options.case_id(case_id),
-                                 model.Priority(level.lower()), options.text(reason))
+                                model.Priority(level.lower()) if level else None,
+                                options.text(reason),
+                                impact=impact.lower() if impact else None,
+                                urgency=urgency.lower() if urgency else None)
 
 
 @click.command()

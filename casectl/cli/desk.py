@@ -9,7 +9,7 @@ import click
 from .. import render
 from ..app import desk
 from ..roles import ROLES
-from . import options
+from . import options, triage as triage_cli
 
 
 @click.command()
@@ -18,10 +18,12 @@ from . import options
               "directory's name).")
 @click.option("--timezone", metavar="ZONE", help="IANA time zone for timestamps "
               "(default: Europe/Oslo).")
+@click.option("--phone", metavar="PHONE", help="The desk's phone number, for urgent cases "
+              "to be phoned in (desk.phone in casectl.yaml).")
 @click.option("--existing", is_flag=True, help="Lay casectl out in a directory that already "
               "has files or git history (they are left as they are).")
 def init(directory: str | None, desk_name: str | None, timezone: str | None,
-         existing: bool) -> None:
+         phone: str | None, existing: bool) -> None:
     """Make a case repository in DIR (default: here): a new or empty
     directory, or with --existing one that already holds files.
 
@@ -29,7 +31,7 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
     Example:
       casectl init servicedesk --desk "Helse Vest IKT" --timezone Europe/Oslo
     """
-    root = desk.init(directory, desk_name, timezone, existing)
+    root = desk.init(directory, desk_name, timezone, existing, phone=phone)
     click.echo(f"Initialised case repository in {root}")
 
 
@@ -47,15 +49,52 @@ def team() -> None:
 @click.argument("team_id", metavar="TEAM")
 @click.option("--name", metavar="NAME", help="Display name (default: the id).")
 @click.option("--email", metavar="ADDR", help="The team's shared address.")
+@click.option("--question", "questions", multiple=True, metavar="KEY=TEXT",
+              help="A triage question answered before a case is routed to the team "
+              "(repeatable).")
+@click.option("--triage", is_flag=True, help="The desk's triage team: cases needing "
+              "clarification go there first, without questions.")
 @click.pass_context
-def team_add(ctx: click.Context, team_id: str, name: str | None, email: str | None) -> None:
+def team_add(ctx: click.Context, team_id: str, name: str | None, email: str | None,
+             questions: Sequence[str], triage: bool) -> None:
     """Add a team to casectl.yaml.
 
     \b
     Example:
       casectl team add k-ikt --name "Kommune-IKT"
+      casectl team add nettverk --question socket="Kontaktnummer (uttak)?" \\
+          --question location="Sykehus, bygg, etasje?"
+      casectl team add ledelse --name Trakta --triage
     """
-    click.echo(desk.add_team(options.session(ctx), team_id, name, email)["id"])
+    click.echo(desk.add_team(options.session(ctx), team_id, name, email,
+                             triage_cli.pairs(questions, "--question", 'socket="Socket number?"'),
+                             triage)["id"])
+
+
+@team.command("set")
+@click.argument("team_id", metavar="TEAM")
+@click.option("--name", metavar="NAME", help="New display name.")
+@click.option("--email", metavar="ADDR", help="New shared address.")
+@click.option("--question", "questions", multiple=True, metavar="KEY=TEXT",
+              help="Add a triage question, or reword the one with that key (repeatable).")
+@click.option("--remove-question", "remove", multiple=True, metavar="KEY",
+              help="Remove a triage question (repeatable).")
+@click.option("--triage/--no-triage", default=None, help="Make it the desk's triage team, or "
+              "not.")
+@click.pass_context
+def team_set(ctx: click.Context, team_id: str, name: str | None, email: str | None,
+             questions: Sequence[str], remove: Sequence[str], triage: bool | None) -> None:
+    """Change a team in casectl.yaml: name, address, triage questions.
+
+    \b
+    Example:
+      casectl team set backup --question path="Sti og filnavn?" \\
+          --question overwrite="Kan gjeldende fil overskrives?" --remove-question old
+    """
+    click.echo(desk.set_team(options.session(ctx), team_id, name=name, email=email,
+                             questions=triage_cli.pairs(questions, "--question",
+                                                        'socket="Socket number?"'),
+                             remove_questions=remove, triage=triage)["id"])
 
 
 @team.command("list")
@@ -69,8 +108,13 @@ def team_list(ctx: click.Context, fmt: str) -> None:
       casectl team list --format csv
     """
     teams = options.session(ctx).config.teams
-    data = [{"id": k, **v} for k, v in sorted(teams.items())]
-    click.echo(render.rows(data, fmt, ["id", "name", "email"]))
+    data = [{"id": k, **v, "triage": bool(v.get("triage")),
+             "questions": dict(v.get("questions") or {})} for k, v in sorted(teams.items())]
+    if fmt in ("table", "csv"):  # a cell holds the keys; JSON and YAML keep the questions
+        data = [{**row, "questions": ",".join(row["questions"])} for row in data]
+    if fmt == "table":  # people read "yes" on the triage team's row, nothing on the others
+        data = [{**row, "triage": "yes" if row["triage"] else ""} for row in data]
+    click.echo(render.rows(data, fmt, ["id", "name", "email", "triage", "questions"]))
 
 
 @click.group()
