@@ -178,12 +178,30 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
         lines += ["", "Solution:", _indent(doc["solution"])]
     if doc.get("rejection"):
         lines += ["", "Rejected because:", _indent(doc["rejection"])]
+    lines += _tasks(doc.get("tasks") or [], view)
     lines += ["", "Log:"]
     for event in doc["log"]:
         visibility = "" if event["public"] else " [internal]"
         lines.append(f"  {local_time(event['at'], view.tz)}  {event['by']}{visibility}")
         lines.append(_indent(describe_event(event), "    "))
     return "\n".join(lines)
+
+
+def _tasks(tasks: Sequence[Mapping[str, Any]], view: View) -> list[str]:
+    """The case's tasks, one line each and the need under it."""
+    if not tasks:
+        return []
+    lines = ["", "Tasks:"]
+    for task in tasks:
+        state = (f"done {local_time(task['done'], view.tz)}" if task.get("status") == "done"
+                 else "open")
+        shown = "" if task.get("public", True) else " [internal]"
+        lines.append(f"  {task['id']}  {state}  to {task['to']}{shown}: {task['subject']}")
+        if task.get("need"):
+            lines.append(f"      needs: {task['need']}")
+        if task.get("note"):
+            lines.append(f"      note: {task['note']}")
+    return lines
 
 
 def _lifecycle(doc: Mapping[str, Any], view: View) -> list[str]:

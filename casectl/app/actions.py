@@ -223,15 +223,19 @@ def handover(session: Session, case_id: str, to: str, note: str | None) -> Case:
 
 
 def log(session: Session, case_id: str, text: str | None, *, internal: bool = False,
-        email: bool = False) -> Case:
-    if internal and email:
-        raise UsageError("--internal and --email exclude each other",
-                         "an e-mail goes to the reporter; an internal note never does")
+        email: bool = False, from_reporter: bool = False) -> Case:
+    given = [flag for flag, on in (("--internal", internal), ("--email", email),
+                                   ("--from-reporter", from_reporter)) if on]
+    if len(given) > 1:
+        raise UsageError(" and ".join(given) + " exclude each other",
+                         "an e-mail goes to the reporter; an internal note never does; "
+                         "--from-reporter records what the reporter said")
     body = clean_text(text, "the log text", required=True)
-    action = "email" if email else "note" if internal else "log"
+    action = "email" if email else "note" if internal else "reply" if from_reporter else "log"
     return change_case(session, case_id, action,
                        lambda case: workflow.log_entry(case, body or "", internal=internal,
-                                                       email=email))
+                                                       email=email,
+                                                       from_reporter=from_reporter))
 
 
 def set_priority(session: Session, case_id: str, level: model.Priority,
