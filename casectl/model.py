@@ -410,6 +410,13 @@ def describe_event(event: Event) -> str:
     return f"{kind}: {text}" if text else kind
 
 
+def last_reply(log: Iterable[Event]) -> int | None:
+    """The instant (milliseconds since 1970 UTC) of the reporter's newest
+    reply, as the query index keeps it; None when they never replied."""
+    times = [_instant(event) for event in log if event["kind"] == "reply"]
+    return round(max(times).timestamp() * 1000) if times else None
+
+
 def _is_internal(item: Any) -> bool:
     """An entry marked internal: ``public: false`` or ``internal: true``."""
     return isinstance(item, Mapping) and (item.get("public") is False

@@ -26,6 +26,12 @@ class View:
     width: int | None = None
     now: datetime | None = None
     tz: tzinfo | None = None
+    # Bold for emphasis (a terminal without NO_COLOR); else a plain marker.
+    bold: bool = False
+
+
+BOLD, RESET = "\x1b[1m", "\x1b[0m"
+UNREAD_MARK = "*"  # before the id of an unread case where bold cannot be shown
 
 
 def span(seconds: float, parts: int = 2) -> str:
@@ -82,7 +88,7 @@ def _short(value: Any, width: int) -> str:
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
-          width: int | None = None) -> str:
+          width: int | None = None, emphasis: Sequence[bool] = ()) -> str:
     """Left-aligned columns under a ruled header, at most ``width`` wide
     when it can be done by shortening the free-text columns.
 
@@ -108,8 +114,13 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
                 for line in body:
                     line[i] = _short(line[i], share)
     lines = [list(columns), ["-" * size for size in sizes], *body]
-    return "\n".join("  ".join(cell.ljust(size) for cell, size in zip(line, sizes)).rstrip()
-                     for line in lines)
+    text = ["  ".join(cell.ljust(size) for cell, size in zip(line, sizes)).rstrip()
+            for line in lines]
+    # Escape codes go on after the layout: they take no room on the screen.
+    for position, bold in enumerate(emphasis):
+        if bold:
+            text[position + 2] = BOLD + text[position + 2] + RESET
+    return "\n".join(text)
 
 
 def rows(data: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str],
@@ -137,7 +148,16 @@ def rows(data: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str],
     if not data:
         return empty
     view = view or View()
-    return table([_cells(row, view) for row in data], table_columns or columns, view.width)
+    cells = [_cells(row, view) for row in data]
+    emphasis: list[bool] = []
+    if any(row.get("unread") for row in data):
+        if view.bold:
+            emphasis = [bool(row.get("unread")) for row in data]
+        else:
+            for cell, row in zip(cells, data):
+                if row.get("unread") and "id" in cell:
+                    cell["id"] = UNREAD_MARK + str(cell["id"])
+    return table(cells, table_columns or columns, view.width, emphasis)
 
 
 def document(data: Any, fmt: str) -> str:

@@ -49,17 +49,23 @@ def show(ctx: click.Context, case_id: str, fmt: str) -> None:
 @click.option("--sort", type=click.Choice(model.SORT_FIELDS),
               default="priority", show_default=True, help="Order of the list.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N cases.")
+@click.option("--unread", is_flag=True, help="Only your cases with a reply from the reporter "
+              "you have not shown yet.")
 @options.output_options
 @click.pass_context
 def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool, all_: bool,
           team: str | None,
           assignee: str | None, priorities: Sequence[str], types: Sequence[str],
-          category: str | None, sort: str, limit: int | None, fmt: str) -> None:
+          category: str | None, sort: str, limit: int | None, unread: bool, fmt: str) -> None:
     """List cases, open ones by default, most urgent first.
 
     The table fits the terminal (COLUMNS when set; 100 columns when the
     output is not a terminal); `updated` is how long ago the case last
     changed. --format json, yaml and csv give every field, exactly.
+
+    Your cases with a reply from the reporter that you have not shown yet
+    are unread: bold on a terminal, marked * before the id with NO_COLOR
+    set or when the output is not a terminal, and "unread": true in JSON.
 
     \b
     Example:
@@ -77,13 +83,16 @@ def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool
     found, warnings = queries.list_cases(
         session, statuses=[s.lower() for s in statuses], scope=scope, team=team,
         assignee=assignee, priorities=[p.lower() for p in priorities],
-        types=[t.lower() for t in types], category=category, sort=sort, limit=limit)
+        types=[t.lower() for t in types], category=category, sort=sort, limit=limit,
+        unread=unread)
     for warning in warnings:
         click.echo(f"casectl: warning: {warning}", err=True)
-    filtered = bool(statuses or team or assignee or priorities or types or category)
-    click.echo(render.rows(found, fmt, model.LIST_FIELDS, model.LIST_TABLE_COLUMNS,
+    filtered = bool(statuses or team or assignee or priorities or types or category or unread)
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("unread",),
+                           model.LIST_TABLE_COLUMNS,
                            view=options.view(session),
-                           empty=_nothing_listed(scope, bool(statuses), filtered)))
+                           empty="no unread cases" if unread else
+                           _nothing_listed(scope, bool(statuses), filtered)))
 
 
 def _nothing_listed(scope: str, by_status: bool, filtered: bool) -> str:
