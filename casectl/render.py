@@ -171,7 +171,8 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
     if fmt in ("json", "yaml"):
         return document(doc, fmt)
     if fmt == "csv":
-        flat = {k: v for k, v in doc.items() if k not in ("log", "reporter", "fields", "tasks")}
+        # Lists and mappings (log, tasks, triage answers, ...) do not fit a cell.
+        flat = {k: v for k, v in doc.items() if not isinstance(v, (list, dict))}
         reporter = doc.get("reporter") or {}
         flat.update({f"reporter_{k}": v for k, v in reporter.items()})
         flat.update({f"field_{k}": v for k, v in (doc.get("fields") or {}).items()})
@@ -203,6 +204,48 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
     for event in doc["log"]:
         visibility = "" if event["public"] else " [internal]"
         lines.append(f"  {local_time(event['at'], view.tz)}  {event['by']}{visibility}")
+        lines.append(_indent(describe_event(event), "    "))
+    return "\n".join(lines)
+
+
+def reporter_case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
+    """What the reporter may see of a case (model.reporter_view); machines
+    get the same document as they do from `show`, less what is hidden."""
+    if fmt != "table":
+        return case(doc, fmt, view)
+    view = view or View()
+    reporter = doc.get("reporter") or {}
+    who = " ".join(filter(None, [reporter.get("name"),
+                                 f"<{reporter['email']}>" if reporter.get("email") else None,
+                                 reporter.get("phone"), reporter.get("org") and
+                                 f"({reporter['org']})"]))
+    lines = [f"{doc['id']}  {doc['subject']}",
+             f"  status {doc['status']}  type {doc['type']}"
+             + (f"  category {doc['category']}" if doc.get("category") else ""),
+             f"  reporter {who or '-'}", *_lifecycle(doc, view)]
+    for key, value in (doc.get("fields") or {}).items():
+        lines.append(f"  {key}: {value}")
+    for key, title in (("description", "Description"), ("solution", "Solution"),
+                       ("rejection", "Rejected because")):
+        if doc.get(key):
+            lines += ["", f"{title}:", _indent(doc[key])]
+    lines += _tasks(doc.get("tasks") or [], view)
+    shown = {"id", "subject", "status", "type", "category", "reporter", "fields", "tasks",
+             "description", "solution", "rejection", "created", "updated", "started",
+             "solved", "closed", "log"}
+    for key, value in doc.items():  # keys added later, such as triage answers
+        if key in shown or value in (None, [], {}):
+            continue
+        lines += ["", f"{key.replace('_', ' ').capitalize()}:"]
+        items = value.items() if isinstance(value, dict) else enumerate(value, 1) \
+            if isinstance(value, list) else [("", value)]
+        for name, item in items:
+            if isinstance(item, dict):
+                item = item.get("value", item.get("text", item))
+            lines.append(_indent(f"{name}: {item}" if name != "" else str(item)))
+    lines += ["", "Log:"]
+    for event in doc["log"]:
+        lines.append(f"  {local_time(event['at'], view.tz)}  {event['by']}")
         lines.append(_indent(describe_event(event), "    "))
     return "\n".join(lines)
 

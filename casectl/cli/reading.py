@@ -8,26 +8,34 @@ from typing import Sequence
 import click
 
 from .. import model, render
-from ..app import queries, validation
+from ..app import followup, queries, validation
 from ..errors import UsageError
 from . import options
 
 
 @click.command()
 @options.case_id_argument
+@click.option("--reporter-view", is_flag=True, help="Only what the reporter may see: no "
+              "internal notes, internal tasks, contact attempts or assignment.")
 @options.output_options
 @click.pass_context
-def show(ctx: click.Context, case_id: str, fmt: str) -> None:
+def show(ctx: click.Context, case_id: str, reporter_view: bool, fmt: str) -> None:
     """Show a case: its header, its times and its log.
 
     ID is a case id or its first characters (at least 4) when they pick one
-    case. Times are in the desk's time zone.
+    case. Times are in the desk's time zone. Showing a case marks the
+    reporter's replies in it read for you (--reporter-view does not).
 
     \b
     Example:
       casectl show 06K3ZQ9TXM --format yaml
+      casectl show 06K3ZQ9TXM --reporter-view
     """
     session = options.session(ctx)
+    if reporter_view:
+        click.echo(render.reporter_case(followup.reporter_view(
+            session, options.case_id(case_id)), fmt, options.view(session)))
+        return
     click.echo(render.case(queries.show(session, options.case_id(case_id)), fmt,
                            options.view(session)))
 
