@@ -93,6 +93,10 @@ EVENT_KINDS: dict[str, bool] = {
     "reply": True,
 }
 
+# A task's status, and what it can be given to (the schemas agree: tests/test_tasks.py).
+TASK_STATUSES = ("open", "done")
+TASK_TARGET_KINDS = ("agent", "team")
+
 # Kinds whose visibility depends on their data, not only on the kind.
 PUBLIC_BY_DATA = ("task_added", "task_done")
 

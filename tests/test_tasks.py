@@ -218,3 +218,14 @@ def test_replay_refuses_a_task_done_without_its_task() -> None:
                                   "owner": None})
     with pytest.raises(model.ReplayError, match="no task_added"):
         model.replay("K7X2M9QP4R", [created, done])
+
+
+def test_the_schema_agrees_with_the_model() -> None:
+    from casectl import contact, schema
+
+    defs = schema.load_schema(None, schema.CASE_SCHEMA)["$defs"]
+    assert tuple(defs["task"]["properties"]["status"]["enum"]) == model.TASK_STATUSES
+    for where in (defs["task"], defs["data_task_added"], defs["data_task_done"]):
+        assert tuple(where["properties"]["to_kind"]["enum"]) == model.TASK_TARGET_KINDS
+    assert tuple(defs["data_contact"]["properties"]["via"]["enum"]) == contact.VIA
+    assert set(defs["task"]["required"]) == set(defs["task"]["properties"])
