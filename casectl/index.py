@@ -22,7 +22,8 @@ from . import journal, model, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "5"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits
+SCHEMA_VERSION = "6"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
+# 6: tasks, last_reply_ts
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
@@ -46,7 +47,14 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cases (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, path TEXT NOT NULL UNIQUE, status TEXT, priority TEXT, priority_rank INTEGER,
     type TEXT, category TEXT, team TEXT, assignee TEXT, subject TEXT, reporter TEXT,
-    created TEXT, updated TEXT, created_ts INTEGER, updated_ts INTEGER, is_open INTEGER);
+    created TEXT, updated TEXT, created_ts INTEGER, updated_ts INTEGER, is_open INTEGER,
+    last_reply_ts INTEGER);
+CREATE TABLE IF NOT EXISTS tasks (
+    case_rowid INTEGER NOT NULL, case_id TEXT NOT NULL, task TEXT NOT NULL, subject TEXT,
+    need TEXT, to_name TEXT, to_kind TEXT, status TEXT, created TEXT, created_ts INTEGER,
+    done TEXT, public INTEGER);
+CREATE INDEX IF NOT EXISTS tasks_case ON tasks (case_rowid);
+CREATE INDEX IF NOT EXISTS tasks_to ON tasks (to_name, status);
 CREATE TABLE IF NOT EXISTS unreadable (path TEXT PRIMARY KEY, problem TEXT);
 CREATE INDEX IF NOT EXISTS cases_id ON cases (id);
 CREATE INDEX IF NOT EXISTS cases_open ON cases (is_open, priority_rank, created_ts, id);
@@ -106,7 +114,7 @@ def _prepare(conn: sqlite3.Connection) -> None:
                     # Tables, but not ours: whatever this is, it is not to
                     # be dropped table by table nor queried as an index.
                     raise _Damaged("it held some other database")
-                for table in ("meta", "cases", "unreadable", "texts"):
+                for table in ("meta", "cases", "unreadable", "texts", "tasks"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in filter(str.strip, _DDL.split(";")):
                     conn.execute(statement)
@@ -232,7 +240,7 @@ def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, st
            doc.get("team"), doc.get("assignee"), doc["subject"],
            reporter.get("name") or reporter.get("email"), doc["created"], doc["updated"],
            _instant(doc["created"]), _instant(doc["updated"]),
-           1 if doc["status"] in model.OPEN_STATUSES else 0)
+           1 if doc["status"] in model.OPEN_STATUSES else 0, _last_reply(doc))
     body = [doc.get("description") or "", doc.get("solution") or "", doc.get("rejection") or ""]
     body.extend(model.event_text(event) for event in doc.get("log") or []
                 if isinstance(event, dict) and event.get("kind") != "created")
@@ -241,6 +249,23 @@ def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, st
     fields = " ".join(str(v) for v in (doc.get("fields") or {}).values())
     return row, (doc["subject"], "\n".join(
         [reporter_text, fields, *(part for part in body if part)]))
+
+
+def _last_reply(doc: dict[str, Any]) -> int | None:
+    """When the reporter last said something (a ``reply`` event): a case is
+    unread for an agent whose read marker is older (readmarks.py)."""
+    times = [_instant(event["at"]) for event in doc.get("log") or []
+             if isinstance(event, dict) and event.get("kind") == "reply"
+             and isinstance(event.get("at"), str)]
+    return max((t for t in times if t is not None), default=None)
+
+
+def _task_rows(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The case's tasks (as replay gave them in the header) for `task list`."""
+    return [(doc["id"], task["id"], task["subject"], task.get("need"), task["to"],
+             task["to_kind"], task["status"], task["created"], _instant(task["created"]),
+             task.get("done"), 1 if task.get("public") else 0)
+            for task in doc.get("tasks") or [] if isinstance(task, dict)]
 
 
 def _instant(text: str) -> int | None:
@@ -277,15 +302,18 @@ def _parse(path: str, blob: bytes) -> dict[str, Any]:
     return doc
 
 
-Parsed = tuple[str, Any, Any]  # ("ok", row, text) or ("bad", path, problem)
+# ("ok", row, (text, task rows)) or ("bad", path, problem)
+Parsed = tuple[str, Any, Any]
 
 
 def _parse_one(path: str, blob: bytes) -> Parsed:
     try:
-        row, text = _row(path, _parse(path, blob))
+        doc = _parse(path, blob)
+        row, text = _row(path, doc)
+        tasks = _task_rows(doc)
     except (InvalidData, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         return ("bad", path, str(exc))
-    return ("ok", row, text)
+    return ("ok", row, (text, tasks))
 
 
 def _parse_chunk(items: list[tuple[str, bytes]]) -> list[Parsed]:
@@ -319,9 +347,13 @@ def _apply(conn: sqlite3.Connection, root: Path, rev: str, paths: Sequence[str])
 
 _ROW_COLUMNS = ("id", "path", "status", "priority", "priority_rank", "type", "category", "team",
                 "assignee", "subject", "reporter", "created", "updated", "created_ts",
-                "updated_ts", "is_open")  # as _row
+                "updated_ts", "is_open", "last_reply_ts")  # as _row
 _INSERT_CASE = (f"INSERT INTO cases ({', '.join(_ROW_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_ROW_COLUMNS))})")
+
+
+_INSERT_TASK = ("INSERT INTO tasks (case_rowid, case_id, task, subject, need, to_name, to_kind, "
+                "status, created, created_ts, done, public) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 
 
 def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
@@ -329,15 +361,18 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
         if outcome == "bad":
             conn.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?)", (first, second))
             continue
+        text, tasks = second
         rowid = conn.execute(_INSERT_CASE, first).lastrowid
         conn.execute("INSERT INTO texts (rowid, subject, body) VALUES (?, ?, ?)",
-                     (rowid, *second))
+                     (rowid, *text))
+        conn.executemany(_INSERT_TASK, [(rowid, *task) for task in tasks])
 
 
 def _forget(conn: sqlite3.Connection, path: str) -> None:
     conn.execute("DELETE FROM unreadable WHERE path = ?", (path,))
     for (rowid,) in conn.execute("SELECT rowid FROM cases WHERE path = ?", (path,)).fetchall():
         conn.execute("DELETE FROM texts WHERE rowid = ?", (rowid,))
+        conn.execute("DELETE FROM tasks WHERE case_rowid = ?", (rowid,))
         conn.execute("DELETE FROM cases WHERE rowid = ?", (rowid,))
 
 
@@ -386,6 +421,7 @@ def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
     if head is None:
         conn.execute("DELETE FROM cases")
         conn.execute("DELETE FROM texts")
+        conn.execute("DELETE FROM tasks")
         conn.execute("DELETE FROM unreadable")
         return
     changes = None
@@ -397,6 +433,7 @@ def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
     if changes is None:
         conn.execute("DELETE FROM cases")
         conn.execute("DELETE FROM texts")
+        conn.execute("DELETE FROM tasks")
         conn.execute("DELETE FROM unreadable")
         paths = [p for p in journal.files_at(root, head, store.CASES_DIR) if _is_case_path(p)]
         _apply(conn, root, head, paths)
@@ -421,7 +458,12 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
           team: str | None = None, assignee: str | None = None,
           priorities: Sequence[str] = (), types: Sequence[str] = (),
           category: str | None = None, sort: str = "priority",
-          limit: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+          limit: int | None = None, replied: bool = False
+          ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Cases matching the filters. An agent's cases (``assignee``) are those
+    they are responsible for and those with an open task given to them.
+    ``replied``: only cases the reporter has replied on. Each record also
+    holds ``last_reply_ts`` (for the unread marks)."""
     if sort not in SORTS:
         raise UsageError(f"cannot sort by {sort!r}", "sort by one of: " + ", ".join(SORTS))
     where: list[str] = []
@@ -437,11 +479,17 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
         if values:
             where.append(f"{column} IN ({','.join('?' * len(values))})")
             args.extend(values)
-    for column, value in (("team", team), ("assignee", assignee), ("category", category)):
+    for column, value in (("team", team), ("category", category)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
-    sql = f"SELECT {', '.join(COLUMNS)} FROM cases"
+    if assignee is not None:
+        where.append("(assignee = ? OR rowid IN (SELECT case_rowid FROM tasks WHERE "
+                     "to_name = ? AND to_kind = 'agent' AND status = 'open'))")
+        args.extend([assignee, assignee])
+    if replied:
+        where.append("last_reply_ts IS NOT NULL")
+    sql = f"SELECT {', '.join(COLUMNS)}, last_reply_ts FROM cases"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {SORTS[sort]}, id"
@@ -483,3 +531,40 @@ def category_counts(root: Path) -> tuple[list[dict[str, Any]], list[str]]:
     sql = ("SELECT category, COUNT(*) AS cases, SUM(is_open) AS open FROM cases "
            "WHERE category IS NOT NULL GROUP BY category ORDER BY category")
     return _answer(root, lambda conn: _records(conn.execute(sql)))
+
+
+TASK_FIELDS = ("case", "task", "status", "to", "to_kind", "subject", "need", "created", "done",
+               "public", "case_status", "case_assignee", "case_subject")
+
+
+def tasks(root: Path, *, agents: Sequence[str] = (), teams: Sequence[str] = (),
+          open_only: bool = False, filtered: bool = False
+          ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Tasks across all cases, oldest first; ``filtered``: only those given
+    to one of ``agents`` or ``teams``."""
+    where: list[str] = []
+    args: list[Any] = []
+    if filtered:
+        who = []
+        for kind, names in (("agent", agents), ("team", teams)):
+            if names:
+                who.append(f"(t.to_kind = '{kind}' AND t.to_name IN "
+                           f"({','.join('?' * len(names))}))")
+                args.extend(names)
+        where.append("(" + (" OR ".join(who) or "0") + ")")
+    if open_only:
+        where.append("t.status = 'open'")
+    sql = ("SELECT t.case_id AS 'case', t.task, t.status, t.to_name AS 'to', t.to_kind, "
+           "t.subject, t.need, t.created, t.done, t.public, c.status AS case_status, "
+           "c.assignee AS case_assignee, c.subject AS case_subject "
+           "FROM tasks t JOIN cases c ON c.rowid = t.case_rowid")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY t.created_ts, t.case_id, CAST(substr(t.task, 2) AS INTEGER)"
+
+    def ask(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        found = _records(conn.execute(sql, args))
+        for row in found:
+            row["public"] = bool(row["public"])
+        return found
+    return _answer(root, ask)

@@ -89,6 +89,51 @@ EVENT_KINDS: dict[str, bool] = {
     # Answers to a team's triage questions: the desk's working material; the
     # header's answers say per answer whether the reporter may see it.
     "triaged": False,
+    # Desk rules from the seeds (issue 6). A task's visibility depends on
+    # whom it went to (is_public); the kind's value here is its default.
+    "task_added": False,
+    "task_done": False,
+    # A contact attempt is the desk's own bookkeeping (who tried to reach
+    # the reporter, how, whether they answered): internal.
+    "contact": False,
+    # What the reporter said, recorded by an agent: their own words.
+    "reply": True,
+}
+
+# A task's status, and what it can be given to (the schemas agree: tests/test_tasks.py).
+TASK_STATUSES = ("open", "done")
+TASK_TARGET_KINDS = ("agent", "team")
+
+# Kinds whose visibility depends on their data, not only on the kind.
+PUBLIC_BY_DATA = ("task_added", "task_done")
+
+
+def task_is_public(data: Mapping[str, Any]) -> bool:
+    """A task delegated to someone other than the case's owner is visible
+    to the reporter [seed 000]; one the owner keeps is internal."""
+    return data.get("to_kind") == "team" or data.get("to") != data.get("owner")
+
+
+def is_public(kind: str, data: Mapping[str, Any]) -> bool:
+    """Whether the reporter may see an event of ``kind`` carrying ``data``."""
+    if kind in PUBLIC_BY_DATA:
+        return task_is_public(data)
+    return EVENT_KINDS[kind]
+
+
+# The header keys the reporter may see (show --reporter-view). A list of
+# what is shown, not of what is hidden: a key added later (SLA, triage
+# answers, ...) stays internal until someone decides the reporter may see it.
+# Priority, team and assignee are the desk's internal routing.
+REPORTER_HEADER_KEYS = (
+    "id", "subject", "description", "type", "category", "status", "reporter", "fields",
+    "tasks", "answers", "solution", "rejection", "created", "updated", "started", "solved",
+    "closed",
+)
+# Data keys of public events that still say something internal: a task's
+# ``owner`` names the responsible agent.
+INTERNAL_DATA_KEYS: dict[str, tuple[str, ...]] = {
+    "task_added": ("owner",), "task_done": ("owner",),
 }
 
 # What `casectl edit` may change, as the keys of an edited event's changes:
@@ -129,7 +174,7 @@ class ReplayError(ValueError):
 
 def make_event(event_id: str, at: str, by: str, kind: str, data: Mapping[str, Any]) -> Event:
     return {"id": event_id, "at": at, "by": by, "kind": kind,
-            "public": EVENT_KINDS[kind], "data": dict(data)}
+            "public": is_public(kind, data), "data": dict(data)}
 
 
 def _instant(event: Event) -> datetime:
@@ -179,7 +224,10 @@ def replay(case_id: str, log: Sequence[Event]) -> Case:
     for position, event in enumerate(events):
         if event["kind"] == "created" and position:
             raise ReplayError("log", f"more than one 'created' event ({event['id']})")
-        _APPLY[event["kind"]](header, event["data"], event["at"], event["by"])
+        if event["kind"] in _APPLY_WITH_ID:
+            _APPLY_WITH_ID[event["kind"]](header, event)
+        else:
+            _APPLY[event["kind"]](header, event["data"], event["at"], event["by"])
         header["updated"] = event["at"]
     return header
 
@@ -309,6 +357,42 @@ def editable_value(header: Mapping[str, Any], key: str) -> Any:
     return header.get(key)
 
 
+def _task_added(header: Case, event: Event) -> None:
+    """A task's id is its place among the case's tasks (T1, T2, ...): short
+    to type, and given by replay, so two clones that each add a task never
+    issue the same id. ``task_done`` names the task by its event id, which
+    stays right whatever order a merge puts the tasks in."""
+    data = event["data"]
+    header["tasks"] = [*header["tasks"], {
+        "id": f"T{len(header['tasks']) + 1}", "event": event["id"], "subject": data["subject"],
+        "need": data.get("need"), "to": data["to"], "to_kind": data["to_kind"],
+        "public": task_is_public(data), "status": "open", "created": event["at"],
+        "by": event["by"], "done": None, "done_by": None, "note": None}]
+
+
+def _task_done(header: Case, event: Event) -> None:
+    data = event["data"]
+    tasks = header["tasks"]
+    for position, task in enumerate(tasks):
+        if task["event"] == data["task"]:
+            break
+    else:
+        raise ReplayError("log", f"event {event['id']}: task_done names task {data['task']}, "
+                          "which no task_added event before it added")
+    if (data.get("to"), data.get("to_kind")) != (task["to"], task["to_kind"]):
+        raise ReplayError("log", f"event {event['id']}: task_done says the task went to "
+                          f"{data.get('to')}, but task {task['id']} went to {task['to']}")
+    if task_is_public(data) != task["public"]:
+        raise ReplayError("log", f"event {event['id']}: task_done is "
+                          f"{'visible' if task_is_public(data) else 'internal'} but task "
+                          f"{task['id']} is not; its owner must be the task's")
+    done = {**task, "status": "done", "done": event["at"], "done_by": event["by"],
+            "note": data.get("note")}
+    header["tasks"] = [*tasks[:position], done, *tasks[position + 1:]]
+
+
+_APPLY_WITH_ID: dict[str, Any] = {"task_added": _task_added, "task_done": _task_done}
+
 _APPLY = {
     "created": _created,
     "assigned": _assigned,
@@ -325,8 +409,10 @@ _APPLY = {
     "reopened": _reopened,
     "edited": _edited,
     "triaged": _triaged,
+    "contact": _nothing,
+    "reply": _nothing,
 }
-assert set(_APPLY) == set(EVENT_KINDS)
+assert set(_APPLY) | set(_APPLY_WITH_ID) == set(EVENT_KINDS)
 
 
 def event_text(event: Mapping[str, Any]) -> str:
@@ -337,8 +423,8 @@ def event_text(event: Mapping[str, Any]) -> str:
         changes = [f"{key}: {_shown(change.get('old'))} -> {_shown(change.get('new'))}"
                    for key, change in (data.get("changes") or {}).items()]
         return "\n".join(changes + ([str(data["reason"])] if data.get("reason") else []))
-    parts = [str(data[key]) for key in ("subject", "description", "text", "note", "reason",
-                                        "solution") if data.get(key)]
+    parts = [str(data[key]) for key in ("subject", "description", "need", "text", "note",
+                                        "reason", "solution") if data.get(key)]
     if event.get("kind") == "triaged":
         parts += [f"{key}: {entry['answer']}" for key, entry in data["answers"].items()]
     return "\n".join(parts)
@@ -398,7 +484,65 @@ def describe_event(event: Event) -> str:
                             for key, change in data["changes"].items())
         why = f" ({data['reason']})" if data.get("reason") else ""
         return f"edited: {changes}{why}"
+    if kind == "task_added":
+        need = f" (needs: {data['need']})" if data.get("need") else ""
+        return f"task for {data['to_kind']} {data['to']}: {data['subject']}{need}"
+    if kind == "task_done":
+        note = f": {data['note']}" if data.get("note") else ""
+        return f"task for {data['to_kind']} {data['to']} done{note}"
+    if kind == "contact":
+        how = "phone" if data["via"] == "phone" else "e-mail"
+        outcome = "reached the reporter" if data["reached"] else "no answer"
+        note = f" ({data['note']})" if data.get("note") else ""
+        return f"contact attempt by {how}: {outcome}{note}"
+    if kind == "reply":
+        return f"the reporter said: {data['text']}"
+    if kind == "closed" and data.get("unreachable"):
+        return (f"closed: the reporter could not be reached ({data['attempts']} contact "
+                "attempts)")
     if kind == "closed" and not data.get("solution"):
         return "closed: the reporter confirmed the solution"
     text = event_text(event)
     return f"{kind}: {text}" if text else kind
+
+
+def last_reply(log: Iterable[Event]) -> int | None:
+    """The instant (milliseconds since 1970 UTC) of the reporter's newest
+    reply, as the query index keeps it; None when they never replied."""
+    times = [_instant(event) for event in log if event["kind"] == "reply"]
+    return round(max(times).timestamp() * 1000) if times else None
+
+
+def _is_internal(item: Any) -> bool:
+    """An entry marked internal: ``public: false`` or ``internal: true``."""
+    return isinstance(item, Mapping) and (item.get("public") is False
+                                           or item.get("internal") is True)
+
+
+def _without_internal(value: Any) -> Any:
+    """A header value with the entries marked internal left out, at any
+    depth: tasks kept by the owner, triage answers marked internal."""
+    if isinstance(value, Mapping):
+        return {key: _without_internal(item) for key, item in value.items()
+                if not _is_internal(item) and key not in ("public", "internal")}
+    if isinstance(value, list):
+        return [_without_internal(item) for item in value if not _is_internal(item)]
+    return value
+
+
+def reporter_view(case: Mapping[str, Any]) -> Case:
+    """What the reporter may see of a case: the header keys they may see,
+    without entries marked internal, and the events marked public, without
+    the data keys that name the desk's internals. ``updated`` is the time of
+    the last thing they can see, so it does not give away internal work."""
+    log = [event for event in case.get("log", []) if event.get("public") is True]
+    view: Case = {key: _without_internal(header_value(case, key))
+                  for key in REPORTER_HEADER_KEYS if key in case or key in HEADER_KEYS}
+    if log:
+        view["updated"] = max(log, key=_instant)["at"]
+    view["log"] = [{**{key: value for key, value in event.items()
+                       if key not in ("public", "data")},
+                    "data": {key: value for key, value in event["data"].items()
+                             if key not in INTERNAL_DATA_KEYS.get(event["kind"], ())}}
+                   for event in log]
+    return view

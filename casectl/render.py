@@ -26,6 +26,12 @@ class View:
     width: int | None = None
     now: datetime | None = None
     tz: tzinfo | None = None
+    # Bold for emphasis (a terminal without NO_COLOR); else a plain marker.
+    bold: bool = False
+
+
+BOLD, RESET = "\x1b[1m", "\x1b[0m"
+UNREAD_MARK = "*"  # before the id of an unread case where bold cannot be shown
 
 
 def span(seconds: float, parts: int = 2) -> str:
@@ -82,7 +88,7 @@ def _short(value: Any, width: int) -> str:
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
-          width: int | None = None) -> str:
+          width: int | None = None, emphasis: Sequence[bool] = ()) -> str:
     """Left-aligned columns under a ruled header, at most ``width`` wide
     when it can be done by shortening the free-text columns.
 
@@ -108,8 +114,13 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
                 for line in body:
                     line[i] = _short(line[i], share)
     lines = [list(columns), ["-" * size for size in sizes], *body]
-    return "\n".join("  ".join(cell.ljust(size) for cell, size in zip(line, sizes)).rstrip()
-                     for line in lines)
+    text = ["  ".join(cell.ljust(size) for cell, size in zip(line, sizes)).rstrip()
+            for line in lines]
+    # Escape codes go on after the layout: they take no room on the screen.
+    for position, bold in enumerate(emphasis):
+        if bold:
+            text[position + 2] = BOLD + text[position + 2] + RESET
+    return "\n".join(text)
 
 
 def rows(data: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str],
@@ -137,7 +148,16 @@ def rows(data: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str],
     if not data:
         return empty
     view = view or View()
-    return table([_cells(row, view) for row in data], table_columns or columns, view.width)
+    cells = [_cells(row, view) for row in data]
+    emphasis: list[bool] = []
+    if any(row.get("unread") for row in data):
+        if view.bold:
+            emphasis = [bool(row.get("unread")) for row in data]
+        else:
+            for cell, row in zip(cells, data):
+                if row.get("unread") and "id" in cell:
+                    cell["id"] = UNREAD_MARK + str(cell["id"])
+    return table(cells, table_columns or columns, view.width, emphasis)
 
 
 def document(data: Any, fmt: str) -> str:
@@ -151,8 +171,8 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
     if fmt in ("json", "yaml"):
         return document(doc, fmt)
     if fmt == "csv":
-        flat = {k: v for k, v in doc.items() if k not in ("log", "reporter", "fields", "tasks",
-                                                          "answers", "urgent")}
+        # Lists and mappings (log, tasks, triage answers, ...) do not fit a cell.
+        flat = {k: v for k, v in doc.items() if not isinstance(v, (list, dict))}
         reporter = doc.get("reporter") or {}
         flat.update({f"reporter_{k}": v for k, v in reporter.items()})
         flat.update({f"field_{k}": v for k, v in (doc.get("fields") or {}).items()})
@@ -182,6 +202,7 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
         lines += ["", "Solution:", _indent(doc["solution"])]
     if doc.get("rejection"):
         lines += ["", "Rejected because:", _indent(doc["rejection"])]
+    lines += _tasks(doc.get("tasks") or [], view)
     lines += ["", "Log:"]
     for event in doc["log"]:
         visibility = "" if event["public"] else " [internal]"
@@ -209,6 +230,65 @@ def _triage(doc: Mapping[str, Any]) -> list[str]:
             out.append(f"  {key}: {entry['answer']}{internal}")
             out.append(f"    ({entry['question']})")
     return out
+
+
+def reporter_case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
+    """What the reporter may see of a case (model.reporter_view); machines
+    get the same document as they do from `show`, less what is hidden."""
+    if fmt != "table":
+        return case(doc, fmt, view)
+    view = view or View()
+    reporter = doc.get("reporter") or {}
+    who = " ".join(filter(None, [reporter.get("name"),
+                                 f"<{reporter['email']}>" if reporter.get("email") else None,
+                                 reporter.get("phone"), reporter.get("org") and
+                                 f"({reporter['org']})"]))
+    lines = [f"{doc['id']}  {doc['subject']}",
+             f"  status {doc['status']}  type {doc['type']}"
+             + (f"  category {doc['category']}" if doc.get("category") else ""),
+             f"  reporter {who or '-'}", *_lifecycle(doc, view)]
+    for key, value in (doc.get("fields") or {}).items():
+        lines.append(f"  {key}: {value}")
+    for key, title in (("description", "Description"), ("solution", "Solution"),
+                       ("rejection", "Rejected because")):
+        if doc.get(key):
+            lines += ["", f"{title}:", _indent(doc[key])]
+    lines += _tasks(doc.get("tasks") or [], view)
+    shown = {"id", "subject", "status", "type", "category", "reporter", "fields", "tasks",
+             "description", "solution", "rejection", "created", "updated", "started",
+             "solved", "closed", "log"}
+    for key, value in doc.items():  # keys added later, such as triage answers
+        if key in shown or value in (None, [], {}):
+            continue
+        lines += ["", f"{key.replace('_', ' ').capitalize()}:"]
+        items = value.items() if isinstance(value, dict) else enumerate(value, 1) \
+            if isinstance(value, list) else [("", value)]
+        for name, item in items:
+            if isinstance(item, dict):
+                item = item.get("value", item.get("text", item))
+            lines.append(_indent(f"{name}: {item}" if name != "" else str(item)))
+    lines += ["", "Log:"]
+    for event in doc["log"]:
+        lines.append(f"  {local_time(event['at'], view.tz)}  {event['by']}")
+        lines.append(_indent(describe_event(event), "    "))
+    return "\n".join(lines)
+
+
+def _tasks(tasks: Sequence[Mapping[str, Any]], view: View) -> list[str]:
+    """The case's tasks, one line each and the need under it."""
+    if not tasks:
+        return []
+    lines = ["", "Tasks:"]
+    for task in tasks:
+        state = (f"done {local_time(task['done'], view.tz)}" if task.get("status") == "done"
+                 else "open")
+        shown = "" if task.get("public", True) else " [internal]"
+        lines.append(f"  {task['id']}  {state}  to {task['to']}{shown}: {task['subject']}")
+        if task.get("need"):
+            lines.append(f"      needs: {task['need']}")
+        if task.get("note"):
+            lines.append(f"      note: {task['note']}")
+    return lines
 
 
 def _lifecycle(doc: Mapping[str, Any], view: View) -> list[str]:

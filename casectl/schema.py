@@ -271,11 +271,12 @@ def semantic_problems(document: Mapping[str, Any], file: str, expected_id: str |
                                  f"cases/{expected_dir[0]}/{expected_dir[1]}/"))
     seen: dict[str, int] = {}
     for position, event in enumerate(document["log"]):
-        if event["public"] != model.EVENT_KINDS[event["kind"]]:
-            found.append(Problem(file, f"log[{position}].public", f"a {event['kind']} event is "
-                                 f"{'visible' if model.EVENT_KINDS[event['kind']] else 'never shown'}"
-                                 f" to the reporter, so public must be "
-                                 f"{str(model.EVENT_KINDS[event['kind']]).lower()}"))
+        public = model.is_public(event["kind"], event["data"])
+        if event["public"] != public:
+            found.append(Problem(file, f"log[{position}].public", f"a {event['kind']} event "
+                                 f"{'like this ' if event['kind'] in model.PUBLIC_BY_DATA else ''}"
+                                 f"is {'visible' if public else 'never shown'}"
+                                 f" to the reporter, so public must be {str(public).lower()}"))
         if event["id"] in seen:
             found.append(Problem(file, f"log[{position}].id", f"event id {event['id']} is used "
                                  f"twice (also at log[{seen[event['id']]}])"))

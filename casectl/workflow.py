@@ -183,10 +183,13 @@ def _names(text: str, who: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(who)}(?!\w)", text, re.IGNORECASE) is not None
 
 
-def log_entry(case: Mapping[str, Any], text: str, *, internal: bool, email: bool) -> list[Step]:
+def log_entry(case: Mapping[str, Any], text: str, *, internal: bool, email: bool,
+              from_reporter: bool = False) -> list[Step]:
     require_not_finished(case, "log")
     require_text("log-needs-text", text, "the log text", "give the text as an argument, or - "
                  "to read it from standard input")
+    if from_reporter:  # what the reporter said, typed in by the agent who heard it
+        return [("reply", {"text": text, "from": "reporter"})]
     if email:
         reporter = case.get("reporter") or {}
         address = reporter.get("email")

@@ -32,6 +32,7 @@ EVENT_ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{12,13}$")
 PACKAGE_SCHEMAS = Path(casectl.__file__).resolve().parent / "schemas"
 LIST_FIELDS = ["id", "status", "priority", "type", "category", "team", "assignee", "subject",
                "reporter", "created", "updated"]
+LIST_FIELDS += ["unread"]  # list's own, after the index's fields (tests/test_unread.py)
 HISTORY_FIELDS = ["at", "kind", "by", "text", "commit", "author", "action", "event"]
 NOW = "2026-11-22T09:30:00+01:00"
 

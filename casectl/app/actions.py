@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
-from .. import clock, config as configmod, ids, journal, model, schema, store, transaction, \
-    workflow, yamlio
+from .. import clock, config as configmod, ids, journal, model, readmarks, schema, store, \
+    transaction, workflow, yamlio
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
 from . import triage
@@ -260,15 +260,23 @@ def triage_case(session: Session, case_id: str, team: str | None,
 
 
 def log(session: Session, case_id: str, text: str | None, *, internal: bool = False,
-        email: bool = False) -> Case:
-    if internal and email:
-        raise UsageError("--internal and --email exclude each other",
-                         "an e-mail goes to the reporter; an internal note never does")
+        email: bool = False, from_reporter: bool = False) -> Case:
+    given = [flag for flag, on in (("--internal", internal), ("--email", email),
+                                   ("--from-reporter", from_reporter)) if on]
+    if len(given) > 1:
+        raise UsageError(" and ".join(given) + " exclude each other",
+                         "an e-mail goes to the reporter; an internal note never does; "
+                         "--from-reporter records what the reporter said")
     body = clean_text(text, "the log text", required=True)
-    action = "email" if email else "note" if internal else "log"
-    return change_case(session, case_id, action,
+    action = "email" if email else "note" if internal else "reply" if from_reporter else "log"
+    case = change_case(session, case_id, action,
                        lambda case: workflow.log_entry(case, body or "", internal=internal,
-                                                       email=email))
+                                                       email=email,
+                                                       from_reporter=from_reporter))
+    if from_reporter:  # who typed the reply in has read it; its owner has not, unless that is them
+        readmarks.mark(session.root, session.actor()[0], case["id"],
+                       model.last_reply(case["log"]) or 0)
+    return case
 
 
 def set_priority(session: Session, case_id: str, level: model.Priority | None,

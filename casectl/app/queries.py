@@ -4,23 +4,37 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .. import journal, model, yamlio
-from ..errors import InvalidData, UsageError
+from .. import journal, model, readmarks, yamlio
+from ..errors import CasectlError, InvalidData, UsageError
 from ..model import Case
 from .actions import load_case
 from .session import Session
 
 
 def show(session: Session, case_id: str) -> Case:
-    return load_case(session, case_id)[1]
+    """A case; showing it marks the reporter's replies in it read for the
+    acting agent (readmarks.py)."""
+    case = load_case(session, case_id)[1]
+    last = model.last_reply(case["log"])
+    if last is not None:
+        try:
+            agent = session.actor()[0]
+        except CasectlError:  # no known agent is reading: nobody to mark it read for
+            return case
+        readmarks.mark(session.root, agent, case["id"], last)
+    return case
 
 
 def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "open",
                team: str | None = None, assignee: str | None = None,
                priorities: Sequence[str] = (), types: Sequence[str] = (),
                category: str | None = None, sort: str = "priority",
-               limit: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Cases matching the filters, from the query index, and any warnings."""
+               limit: int | None = None, unread: bool = False
+               ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Cases matching the filters, from the query index, and any warnings.
+    Each row says whether it is ``unread`` for the acting agent: theirs,
+    with a reply from the reporter newer than they have seen. ``unread``:
+    only those."""
     from .. import index  # sqlite3 is for reading; actions do not pay for its import
 
     if assignee is not None and assignee.strip().lower() == "me":
@@ -29,10 +43,30 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
         assignee = session.config.check_agent(assignee)  # a typo must not look like an empty queue
     if team is not None:
         team = session.config.check_team(team)
+    me = session.actor()[0] if unread else None
     found, warnings = index.query(session.root, statuses=statuses, scope=scope, team=team,
                                   assignee=assignee, priorities=priorities, types=types,
-                                  category=category, sort=sort, limit=limit)
+                                  category=category, sort=sort,
+                                  limit=None if unread else limit, replied=unread)
+    if me is None and any(row["last_reply_ts"] is not None for row in found):
+        me = _quiet_actor(session)  # a git call, paid only when some case has a reply
+    seen = readmarks.seen(session.root, me) if me is not None else {}
+    for row in found:
+        reply = row.pop("last_reply_ts", None)
+        row["unread"] = bool(me is not None and reply is not None and row["assignee"] == me
+                             and reply > seen.get(row["id"], -1))
+    if unread:
+        found = [row for row in found if row["unread"]][:limit]
     return found, warnings + _operation_warnings(session)
+
+
+def _quiet_actor(session: Session) -> str | None:
+    """The acting agent, if one is known: listing must work for anyone, and
+    only the unread marks depend on who is looking."""
+    try:
+        return session.actor()[0]
+    except CasectlError:
+        return None
 
 
 def search(session: Session, text: str, limit: int | None = None

@@ -8,7 +8,7 @@ from typing import Sequence
 import click
 
 from .. import model
-from ..app import actions, triage as triage_app
+from ..app import actions, followup, triage as triage_app
 from ..model import Case
 from . import options, parsing, triage
 
@@ -124,20 +124,25 @@ def handover(ctx: click.Context, case_id: str, to: str, note: str | None,
 @click.option("--internal", is_flag=True, help="An internal note, never shown to the reporter.")
 @click.option("--email", is_flag=True, help="An e-mail to the reporter (recorded; sending "
               "comes with mail support).")
+@click.option("--from-reporter", is_flag=True, help="What the reporter said (by phone, or "
+              "pasted): marks the case unread for its agent until they show it.")
 @options.change_output
 @click.pass_context
-def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: bool) -> Case:
-    """Add a work log entry, an internal note or an e-mail entry.
+def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: bool,
+         from_reporter: bool) -> Case:
+    """Add a work log entry, an internal note, an e-mail entry or the reporter's reply.
 
-    Work log entries and e-mails are visible to the reporter; notes never are.
+    Work log entries, e-mails and replies are visible to the reporter; notes
+    never are.
 
     \b
     Example:
       casectl log 06K3ZQ9TXM "Tilgang gitt i DIPS, bedt bruker logge inn på nytt"
       echo "Intern: sjekk AD-gruppen" | casectl log 06K3ZQ9TXM - --internal
+      casectl log 06K3ZQ9TXM "Fungerer fortsatt ikke etter omstart" --from-reporter
     """
     return actions.log(options.session(ctx), options.case_id(case_id), options.text(text),
-                       internal=internal, email=email)
+                       internal=internal, email=email, from_reporter=from_reporter)
 
 
 @click.command()
@@ -202,15 +207,24 @@ def wait(ctx: click.Context, case_id: str, reason: str | None) -> Case:
               "is solved already and only --confirmed is given).")
 @click.option("--confirmed", is_flag=True, help="The reporter confirmed it works: close it. "
               "Without this the case is solved, awaiting confirmation.")
+@click.option("--unreachable", is_flag=True, help="Close a solved case whose reporter cannot "
+              "be reached: after 3 unanswered contact attempts, by phone and e-mail, in 2 "
+              "different calendar weeks (casectl contact).")
 @options.change_output
 @click.pass_context
-def close(ctx: click.Context, case_id: str, solution: str | None, confirmed: bool) -> Case:
-    """Solve a case, or close it once the reporter confirms.
+def close(ctx: click.Context, case_id: str, solution: str | None, confirmed: bool,
+          unreachable: bool) -> Case:
+    """Solve a case, or close it once the reporter confirms (or cannot be reached).
 
     \b
     Example:
       casectl close 06K3ZQ9TXM --solution "Passord nullstilt, bruker logget inn" --confirmed
+      casectl close 06K3ZQ9TXM --unreachable
     """
+    if unreachable:
+        followup.check_exclusive(confirmed=confirmed, unreachable=unreachable)
+        return followup.close_unreachable(options.session(ctx), options.case_id(case_id),
+                                          options.text(solution))
     return actions.close(options.session(ctx), options.case_id(case_id),
         options.text(solution), confirmed)
 

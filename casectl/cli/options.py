@@ -4,6 +4,7 @@ the output options and the argument types."""
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any, Callable
 
@@ -35,7 +36,9 @@ def view(session: sessions.Session) -> render.View:
 
     width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
     now = session.now()  # in the desk's zone, so its tzinfo is the desk's
-    return render.View(width=width, now=now, tz=now.tzinfo)
+    # https://no-color.org: set and not empty means no colours or bold
+    bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return render.View(width=width, now=now, tz=now.tzinfo, bold=bold)
 
 
 def text(value: str | None) -> str | None:

@@ -8,26 +8,34 @@ from typing import Sequence
 import click
 
 from .. import model, render
-from ..app import queries, validation
+from ..app import followup, queries, validation
 from ..errors import UsageError
 from . import options
 
 
 @click.command()
 @options.case_id_argument
+@click.option("--reporter-view", is_flag=True, help="Only what the reporter may see: no "
+              "internal notes, internal tasks, contact attempts or assignment.")
 @options.output_options
 @click.pass_context
-def show(ctx: click.Context, case_id: str, fmt: str) -> None:
+def show(ctx: click.Context, case_id: str, reporter_view: bool, fmt: str) -> None:
     """Show a case: its header, its times and its log.
 
     ID is a case id or its first characters (at least 4) when they pick one
-    case. Times are in the desk's time zone.
+    case. Times are in the desk's time zone. Showing a case marks the
+    reporter's replies in it read for you (--reporter-view does not).
 
     \b
     Example:
       casectl show 06K3ZQ9TXM --format yaml
+      casectl show 06K3ZQ9TXM --reporter-view
     """
     session = options.session(ctx)
+    if reporter_view:
+        click.echo(render.reporter_case(followup.reporter_view(
+            session, options.case_id(case_id)), fmt, options.view(session)))
+        return
     click.echo(render.case(queries.show(session, options.case_id(case_id)), fmt,
                            options.view(session)))
 
@@ -49,17 +57,23 @@ def show(ctx: click.Context, case_id: str, fmt: str) -> None:
 @click.option("--sort", type=click.Choice(model.SORT_FIELDS),
               default="priority", show_default=True, help="Order of the list.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N cases.")
+@click.option("--unread", is_flag=True, help="Only your cases with a reply from the reporter "
+              "you have not shown yet.")
 @options.output_options
 @click.pass_context
 def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool, all_: bool,
           team: str | None,
           assignee: str | None, priorities: Sequence[str], types: Sequence[str],
-          category: str | None, sort: str, limit: int | None, fmt: str) -> None:
+          category: str | None, sort: str, limit: int | None, unread: bool, fmt: str) -> None:
     """List cases, open ones by default, most urgent first.
 
     The table fits the terminal (COLUMNS when set; 100 columns when the
     output is not a terminal); `updated` is how long ago the case last
     changed. --format json, yaml and csv give every field, exactly.
+
+    Your cases with a reply from the reporter that you have not shown yet
+    are unread: bold on a terminal, marked * before the id with NO_COLOR
+    set or when the output is not a terminal, and "unread": true in JSON.
 
     \b
     Example:
@@ -77,13 +91,16 @@ def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool
     found, warnings = queries.list_cases(
         session, statuses=[s.lower() for s in statuses], scope=scope, team=team,
         assignee=assignee, priorities=[p.lower() for p in priorities],
-        types=[t.lower() for t in types], category=category, sort=sort, limit=limit)
+        types=[t.lower() for t in types], category=category, sort=sort, limit=limit,
+        unread=unread)
     for warning in warnings:
         click.echo(f"casectl: warning: {warning}", err=True)
-    filtered = bool(statuses or team or assignee or priorities or types or category)
-    click.echo(render.rows(found, fmt, model.LIST_FIELDS, model.LIST_TABLE_COLUMNS,
+    filtered = bool(statuses or team or assignee or priorities or types or category or unread)
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("unread",),
+                           model.LIST_TABLE_COLUMNS,
                            view=options.view(session),
-                           empty=_nothing_listed(scope, bool(statuses), filtered)))
+                           empty="no unread cases" if unread else
+                           _nothing_listed(scope, bool(statuses), filtered)))
 
 
 def _nothing_listed(scope: str, by_status: bool, filtered: bool) -> str:

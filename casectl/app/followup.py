@@ -1,0 +1,87 @@
+"""Tasks, contact attempts and the reporter's replies: the actions and
+queries of the desk rules in seeds 000 and 004 (issue 6, items 5-8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import config as configmod, contact, model, tasks
+from ..errors import UsageError
+from ..model import Case
+from .actions import change_case, load_case
+from .inputs import clean_subject, clean_text
+from .session import Session
+
+
+def _target(session: Session, to: str) -> tuple[str, str]:
+    """('agent' or 'team', id) of a --to; with no agents or teams listed
+    (one person working alone) a name is taken as an agent's."""
+    config = session.config
+    if config.agents or config.teams:
+        return config.is_agent_or_team(to)
+    return "agent", configmod.check_slug("agent", to.strip().lower())
+
+
+def add_task(session: Session, case_id: str, *, to: str, subject: str | None,
+             need: str | None = None) -> tuple[Case, dict[str, Any]]:
+    """Delegate part of a case; the case and the new task."""
+    to_kind, target = _target(session, to)
+    text = clean_subject(subject or "")
+    need_text = clean_text(need, "the need")
+    case = change_case(session, case_id, "task-add", lambda case: tasks.add(
+        case, to=target, to_kind=to_kind, subject=text, need=need_text))
+    return case, case["tasks"][-1]
+
+
+def task_done(session: Session, case_id: str, task: str, note: str | None) -> Case:
+    text = clean_text(note, "the note")
+    return change_case(session, case_id, "task-done",
+                       lambda case: tasks.done(case, task, text))
+
+
+def list_tasks(session: Session, *, assignee: str | None = None, open_only: bool = False
+               ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Tasks across all cases, from the query index. ``me`` is the acting
+    agent: the tasks given to them and to their teams."""
+    from .. import index
+    from .queries import _operation_warnings
+
+    agents: list[str] = []
+    teams: list[str] = []
+    if assignee is not None and assignee.strip().lower() == "me":
+        me = session.actor()[0]
+        agents = [me]
+        teams = list(session.config.agents.get(me, {}).get("teams") or [])
+    elif assignee is not None:
+        kind, target = _target(session, assignee)
+        (agents if kind == "agent" else teams).append(target)
+    found, warnings = index.tasks(session.root, agents=agents, teams=teams,
+                                  open_only=open_only, filtered=assignee is not None)
+    return found, warnings + _operation_warnings(session)
+
+
+def record_contact(session: Session, case_id: str, *, via: str, reached: bool,
+                   note: str | None) -> Case:
+    text = clean_text(note, "the note")
+    return change_case(session, case_id, "contact",
+                       lambda case: contact.attempt(case, via, reached, text))
+
+
+def close_unreachable(session: Session, case_id: str, solution: str | None) -> Case:
+    text = clean_text(solution, "the solution")
+    tz = session.now().tzinfo
+    assert tz is not None
+    return change_case(session, case_id, "close-unreachable",
+                       lambda case: contact.close_unreachable(case, text, tz))
+
+
+def reporter_view(session: Session, case_id: str) -> Case:
+    """Exactly what the reporter of a case may see (model.reporter_view).
+    Reading it marks nothing read: it is not the agent reading the case."""
+    return model.reporter_view(load_case(session, case_id)[1])
+
+
+def check_exclusive(**flags: bool) -> None:
+    given = [f"--{name.replace('_', '-')}" for name, on in flags.items() if on]
+    if len(given) > 1:
+        raise UsageError(" and ".join(given) + " exclude each other", "give one of them")
