@@ -405,6 +405,23 @@ def test_a_bad_document_is_kept_and_can_be_applied_later(desk: Path, tmp_path: P
     (event,) = edited_events(load_case(desk, case_id))
     assert event["data"]["changes"] == {"subject": {"old": "DIPS virker ikke",
                                                     "new": "Rettet tittel"}}
+    assert drafts(desk) == []  # applied: not offered again
+
+
+def test_editing_again_reopens_the_kept_edit(desk: Path, tmp_path: Path) -> None:
+    case_id = registered(desk)
+    code, _, stderr = in_terminal(desk, "edit", case_id, env={"EDITOR": editor(
+        tmp_path, 'text = text.replace("type: incident", "type: order") + "oops: 1\\n"')})
+    assert code == 2 and "unknown key 'oops'" in stderr
+    assert f"or 'casectl edit {case_id}' to open it again" in stderr
+    code, _, stderr = in_terminal(desk, "edit", case_id[:6], env={"EDITOR": editor(
+        tmp_path, 'text = text.replace("oops: 1\\n", "")')})
+    assert code == 0, stderr
+    assert "opening your kept edit" in stderr
+    assert "type: order" in (tmp_path / "seen.yaml").read_text()  # what was typed before
+    (event,) = edited_events(load_case(desk, case_id))
+    assert event["data"]["changes"] == {"type": {"old": "incident", "new": "order"}}
+    assert drafts(desk) == []
 
 
 def test_a_kept_document_does_not_revert_what_changed_meanwhile(desk: Path, tmp_path: Path

@@ -101,16 +101,27 @@ class EditAborted(OperationFailed):
     """The document came back empty or unchanged: the user's way to abort."""
 
 
-def draft(session: Session, case_id: str, reason: str | None) -> tuple[Case, Path]:
+def kept_path(session: Session, case_id: str) -> Path:
+    """Where the edit of case ``case_id`` (its full id) is written and kept."""
+    return session.state / f"EDIT_{case_id}.yaml"
+
+
+def draft(session: Session, case_id: str, reason: str | None
+          ) -> tuple[Case | None, Path]:
     """The case as it is, and its document written where the editor opens it
     (.git/casectl/EDIT_<ID>.yaml, kept there when it cannot be applied, as
-    git keeps .git/COMMIT_EDITMSG). A repository that cannot be written is
-    refused now, before anyone types an edit that cannot be saved."""
+    git keeps .git/COMMIT_EDITMSG). An edit kept from before is opened
+    again rather than overwritten (the case is then None: the document's
+    own "as of event" line says what it was written against). A repository
+    that cannot be written is refused now, before anyone types an edit that
+    cannot be saved."""
     with store.locked(session.root):
         pass
     _require_schema(session)
     case = load_case(session, case_id)[1]
-    path = session.state / f"EDIT_{case['id']}.yaml"
+    path = kept_path(session, case["id"])
+    if path.is_file():
+        return None, path
     store.write_atomic(path, document(session, case, reason))
     return case, path
 

@@ -123,11 +123,17 @@ def _from_file(session: Session, ident: str, source: str) -> Case:
         raise UsageError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}",
                          "name a UTF-8 text file") from None
     case = editing.edit_from_document(session, ident, text, where=source)
+    kept = editing.kept_path(session, case["id"])
+    if Path(source).resolve() == kept.resolve():  # a kept edit, now applied: done with it
+        kept.unlink(missing_ok=True)
     return case
 
 
 def _in_editor(session: Session, ident: str, reason: str | None) -> Case:
     base, path = editing.draft(session, ident, reason)
+    if base is None:
+        click.echo(f"casectl: opening your kept edit {path} again (delete it to start "
+                   "afresh)", err=True)
     run_editor(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -135,16 +141,18 @@ def _in_editor(session: Session, ident: str, reason: str | None) -> Case:
         raise OperationFailed(f"cannot read the edited document {path}: {exc}",
                               "save it as UTF-8 text and run casectl edit again") from None
     try:
-        case = editing.edit_from_document(session, base["id"], text, base=base,
+        case = editing.edit_from_document(session, ident, text, base=base,
                                           where="the edited document")
     except CasectlError as exc:
         if isinstance(exc, editing.EditAborted):
             path.unlink(missing_ok=True)
             raise
         # Keep what the user typed, as git keeps .git/COMMIT_EDITMSG.
+        full_id = path.stem.removeprefix("EDIT_")
         exc.hint = ((exc.hint + "; ") if exc.hint else "") + \
             f"your edit is kept in {path}: correct it and run " \
-            f"'casectl edit {base['id']} --file {path}'"
+            f"'casectl edit {full_id} --file {path}' (or 'casectl edit {full_id}' to open " \
+            "it again)"
         raise
     path.unlink(missing_ok=True)
     return case
