@@ -12,7 +12,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_BUG, CasectlError
-from . import cases, desk, reading
+from . import cases, desk, reading, sla
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -91,7 +91,7 @@ for _command in (desk.init, desk.team, desk.agent,
                  cases.new, reading.show, reading.list_, cases.assign, cases.take,
                  cases.handover, cases.log_, cases.priority, cases.start, cases.wait,
                  cases.close, cases.reject, cases.reopen, reading.history, reading.search,
-                 reading.validate):
+                 reading.validate, sla.org):
     cli.add_command(_command)
 
 
