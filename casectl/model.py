@@ -89,12 +89,18 @@ HEADER_KEYS = (
     "id", "subject", "description", "type", "category", "status", "priority",
     "team", "assignee", "reporter", "notify", "fields", "tasks", "solution",
     "rejection", "created", "updated", "started", "solved", "closed",
+    "sla",
 )
 
 # Header keys added after 0.2, with the value replay gives a case whose log
 # never set them. A file written before the key existed lacks it, and is
 # read as holding that value, so every case ever written stays valid.
-LATER_HEADER_KEYS: dict[str, Any] = {}
+LATER_HEADER_KEYS: dict[str, Any] = {
+    # The SLA level the case was registered under (new --sla, the
+    # reporter's organisation's, or the desk default). Cases written before
+    # have none and are read under the desk's default level.
+    "sla": None,
+}
 
 Case = dict[str, Any]
 Event = dict[str, Any]
@@ -202,6 +208,7 @@ def _created(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
         fields=dict(data.get("fields") or {}),
         status="new",
         created=at,
+        sla=data.get("sla"),
     )
 
 

@@ -29,12 +29,14 @@ from . import options, parsing
               help="A desk-defined field such as epj=12345 (repeatable).")
 @click.option("--notify", is_flag=True, help="The reporter wants e-mail updates.")
 @click.option("--start", is_flag=True, help="Start work on it at once.")
+@click.option("--sla", metavar="LEVEL", help="SLA level (default: the --org's level from "
+              "casectl.yaml, else the desk's default).")
 @options.change_output
 @click.pass_context
 def new(ctx: click.Context, subject: str, description: str | None, type_: str | None,
         category: str | None, reporter: str | None, phone: str | None, org: str | None,
         priority: str | None, team: str | None, assignee: str | None,
-        fields: Sequence[str], notify: bool, start: bool) -> Case:
+        fields: Sequence[str], notify: bool, start: bool, sla: str | None) -> Case:
     """Register a case and print its id.
 
     \b
@@ -48,7 +50,7 @@ def new(ctx: click.Context, subject: str, description: str | None, type_: str | 
         type_=model.CaseType(type_.lower()) if type_ else None, category=category,
         reporter=parsing.reporter(reporter, phone, org),
         priority=model.Priority(priority.lower()) if priority else None, team=team,
-        assignee=assignee, fields=parsing.fields(fields), notify=notify, start=start)
+        assignee=assignee, fields=parsing.fields(fields), notify=notify, start=start, sla=sla)
 
 
 @click.command()
