@@ -48,11 +48,13 @@ DEFAULT_TYPE = CaseType.INCIDENT.value
 
 # What a row of `casectl list` holds, and the columns its table shows.
 LIST_FIELDS = ("id", "status", "priority", "type", "category", "team", "assignee", "subject",
-               "reporter", "created", "updated")
+               "reporter", "created", "updated", "sla", "due")
 # `updated` shows as an age (3h, 2d); the subject comes last and takes the room left.
-LIST_TABLE_COLUMNS = ("id", "status", "priority", "type", "team", "assignee", "updated",
+# `due` (the next SLA deadline of a running clock) shows as a time left (4h, -2h: overdue).
+LIST_TABLE_COLUMNS = ("id", "status", "priority", "type", "team", "assignee", "updated", "due",
                       "subject")
-SORT_FIELDS = ("priority", "created", "updated", "id", "status", "team", "assignee", "subject")
+SORT_FIELDS = ("priority", "created", "updated", "id", "status", "team", "assignee", "subject",
+               "due")
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,11 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
                team: str | None = None, assignee: str | None = None,
                priorities: Sequence[str] = (), types: Sequence[str] = (),
                category: str | None = None, sort: str = "priority",
-               limit: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Cases matching the filters, from the query index, and any warnings."""
+               limit: int | None = None, breached: bool = False, at_risk: bool = False
+               ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Cases matching the filters, from the query index, and any warnings.
+    ``breached``/``at_risk`` compare the SLA instants the index keeps with
+    the session's clock (see index.query)."""
     from .. import index  # sqlite3 is for reading; actions do not pay for its import
 
     if assignee is not None and assignee.strip().lower() == "me":
@@ -31,7 +34,8 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
         team = session.config.check_team(team)
     found, warnings = index.query(session.root, statuses=statuses, scope=scope, team=team,
                                   assignee=assignee, priorities=priorities, types=types,
-                                  category=category, sort=sort, limit=limit)
+                                  category=category, sort=sort, limit=limit,
+                                  breached=breached, at_risk=at_risk, now=session.now())
     return found, warnings + _operation_warnings(session)
 
 

@@ -91,7 +91,7 @@ for _command in (desk.init, desk.team, desk.agent,
                  cases.new, reading.show, reading.list_, cases.assign, cases.take,
                  cases.handover, cases.log_, cases.priority, cases.start, cases.wait,
                  cases.close, cases.reject, cases.reopen, reading.history, reading.search,
-                 reading.validate, sla.org):
+                 reading.validate, sla.org, sla.sla_):
     cli.add_command(_command)
 
 
