@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterator, Mapping, Sequence
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -106,7 +106,9 @@ class Calendar:
         return spans
 
     def intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
-        """The day's open hours as aware instants (in ``tz``)."""
+        """The day's open hours as instants in UTC: Python adds to and
+        subtracts aware datetimes of one zone in wall time (a day with the
+        spring change would count 24 hours), so all arithmetic is in UTC."""
         found = self._cache.get(day)
         if found is None:
             found = tuple((self._instant(day, start), self._instant(day, end))
@@ -118,9 +120,8 @@ class Calendar:
         if minutes >= 24 * 60:  # 24:00 is the next day's midnight
             day, minutes = day + timedelta(days=1), minutes - 24 * 60
         local = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=self.tz)
-        # Through UTC and back: a wall time in the spring gap becomes a real
-        # instant, and comparisons between instants are exact.
-        return local.astimezone(self.tz)
+        # A wall time in the spring gap becomes the instant an hour later.
+        return local.astimezone(timezone.utc)
 
     def _days(self, start: date) -> Iterator[date]:
         day = start
@@ -137,13 +138,13 @@ class Calendar:
             raise ValueError("start must be an aware datetime")
         if amount < timedelta(0):
             raise ValueError("cannot add negative business time")
-        moment = start.astimezone(self.tz)
         if not amount:
-            return moment
+            return start.astimezone(self.tz)
+        moment = start.astimezone(timezone.utc)
         left = amount
         # The day before, too: a 24:00 end belongs to the previous date, and
         # an instant just after midnight may still be in yesterday's hours.
-        for day in self._days(moment.date() - timedelta(days=1)):
+        for day in self._days(start.astimezone(self.tz).date() - timedelta(days=1)):
             for opens, closes in self.intervals(day):
                 if closes <= moment:
                     continue
@@ -163,6 +164,7 @@ class Calendar:
         total = timedelta(0)
         day = start.astimezone(self.tz).date() - timedelta(days=1)
         last = end.astimezone(self.tz).date()
+        start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
         while day <= last:
             for opens, closes in self.intervals(day):
                 begin, finish = max(opens, start), min(closes, end)

@@ -59,6 +59,12 @@ def test_24x7_counts_real_time_over_the_spring_change() -> None:
     end = at("2026-03-29T12:00:00+02:00")
     assert always.minutes_between(start, end) == 23 * 60
     assert always.add_minutes(start, 240) == at("2026-03-28T16:00:00+01:00")
+    assert always.add_minutes(start, 1950) == at("2026-03-29T21:30:00+02:00")
+    # Instants in the zone itself: Python would subtract them in wall time.
+    zoned = datetime(2026, 3, 28, 12, tzinfo=OSLO), datetime(2026, 3, 29, 12, tzinfo=OSLO)
+    assert always.minutes_between(*zoned) == 23 * 60
+    assert DESK.minutes_between(datetime(2026, 3, 27, 14, tzinfo=OSLO),
+                                datetime(2026, 3, 30, 9, tzinfo=OSLO)) == 60 + 30
 
 
 def test_more_than_thirty_days() -> None:
