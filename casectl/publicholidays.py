@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +25,6 @@ from .errors import UsageError
 COUNTRIES = ("NO", "SE", "DK")
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 CACHE_FILE = "holidays.json"
-_VERSION_RE = re.compile(r"""__version__\s*=\s*["']([^"']+)["']""")
 
 
 def check_country(country: str) -> str:
@@ -38,24 +36,21 @@ def check_country(country: str) -> str:
 
 
 def package_version() -> str:
-    """The installed `holidays` version, read from its version.py without
-    importing the package."""
+    """The installed `holidays` version, without importing the package (or
+    importlib.metadata, 15 ms): from the name of its .dist-info directory."""
     import importlib.util
 
     spec = importlib.util.find_spec("holidays")
     if spec is None or not spec.origin:
         raise UsageError("the 'holidays' package is not installed",
                          "install casectl with its dependencies (pip install casectl)")
-    try:
-        text = (Path(spec.origin).parent / "version.py").read_text(encoding="utf-8")
-        found = _VERSION_RE.search(text)
-        if found:
-            return found[1]
-    except OSError:
-        pass
-    import holidays  # an unusual layout: pay for the import once
+    site = Path(spec.origin).parent.parent
+    found = sorted(site.glob("holidays-*.dist-info"))
+    if len(found) == 1:
+        return found[0].name[len("holidays-"):-len(".dist-info")]
+    from importlib.metadata import version  # an unusual layout: ask the slow way
 
-    return str(getattr(holidays, "__version__", "unknown"))
+    return version("holidays")
 
 
 def _compute(country: str) -> list[str]:

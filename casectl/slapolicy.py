@@ -10,7 +10,6 @@ blob this clone lacks, are judged under the current casectl.yaml.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -81,13 +80,6 @@ def resolve_blobs(root: Path, state: Path | None, blobs: Sequence[str]
     return found
 
 
-def policy_key(policy: Mapping[str, Any]) -> str:
-    """A short fingerprint of a policy, with the holidays package version
-    (a newer one may correct a date)."""
-    text = json.dumps(policy, sort_keys=True) + publicholidays.package_version()
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
-
-
 @dataclass
 class Judge:
     """Computes the clocks of many cases: calendars are built once per
@@ -112,7 +104,7 @@ class Judge:
 
     def clocks(self, case: Mapping[str, Any], now: datetime
                ) -> tuple[str, sla.Clock, sla.Clock, dict[str, Any], bool]:
-        created = (model.ordered(case["log"])[0].get("data") or {})
+        created = _created(case)
         policy, key, pinned = self.policy(created.get("config"))
         level = model.header_value(case, "sla") or policy["default"]
         if level not in policy["levels"]:
@@ -151,7 +143,7 @@ def index_fields(found: Judge, case: Mapping[str, Any], tz: tzinfo
     and whether the config blob pinned the policy."""
     # The instants kept do not depend on ``now``: a running clock's due and
     # risk instants follow from its events alone; so the last event will do.
-    last = max(datetime.fromisoformat(e["at"]) for e in case["log"])
+    last = datetime.fromisoformat(case["updated"])  # the last event's time (replay)
     level, reaction, resolution, _, _ = found.clocks(case, last)
     marks = sla.summary(reaction, resolution)
     due = marks["due"]
@@ -161,6 +153,11 @@ def index_fields(found: Judge, case: Mapping[str, Any], tz: tzinfo
 
 def _ms(moment: datetime | None) -> int | None:
     return None if moment is None else round(moment.timestamp() * 1000)
+
+
+def _created(case: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The created event's data (there is one; replay checks it)."""
+    return next(e for e in case["log"] if e["kind"] == "created").get("data") or {}
 
 
 def cached_judge(root: Path, state: Path | None, current_config: Mapping[str, Any]) -> Judge:
@@ -173,8 +170,10 @@ def cached_judge(root: Path, state: Path | None, current_config: Mapping[str, An
 def current_key(root: Path) -> str:
     """What the SLA columns of cases judged under the current casectl.yaml
     depend on: its policy, and the holidays package's version."""
-    return f"{policy_key(configmod.sla_policy(read_current(root)))} " \
-           f"{publicholidays.package_version()}"
+    # The policy itself (a few hundred bytes): no hashlib to import (6 ms).
+    policy = json.dumps(configmod.sla_policy(read_current(root)), sort_keys=True,
+                        separators=(",", ":"))
+    return f"{policy} {publicholidays.package_version()}"
 
 
 def read_current(root: Path) -> dict[str, Any]:
@@ -194,7 +193,7 @@ def row_fields(found: Judge, case: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """The SLA columns of a case's index row (index_fields), or None when
     its config blob is not known yet (the indexer reads it from git and
     asks again)."""
-    created = model.ordered(case["log"])[0].get("data") or {}
+    created = _created(case)
     if not found.knows(created.get("config")):
         return None
     policy, _, _ = found.policy(created.get("config"))
