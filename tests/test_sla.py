@@ -349,3 +349,22 @@ def test_sweden_counts_no_sundays_and_no_maundy_thursday(tmp_path, monkeypatch):
     report = json.loads(ok(run("--repo", str(root), "sla", other, "--json")).stdout)
     # Friday 60, Sunday 240, Monday 390 (690), Tuesday 08:30 + 90.
     assert report["resolution"]["due"] == "2027-04-13T10:00:00+02:00"
+
+
+def test_the_readme_worked_example(desk, monkeypatch):
+    """The README's worked example, field for field."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ casectl sla 6FV7EG96VK --json\n", 1)[1].split("    $ ", 1)[0]
+    expected = json.loads("\n".join(line[4:] for line in shown.splitlines()))
+    ok(act(desk, "org", "add", "Bergen kommune", "--sla", "silver"))
+    at(monkeypatch, "2026-11-27T14:00:00+01:00")
+    case_id = new_case(desk, "--reporter", "Ola Nordmann <ola@bergen.kommune.no>", "--org",
+                       "Bergen kommune", "--priority", "high")
+    for when, args in (("2026-11-27T14:20:00+01:00", ("log", case_id, "Vi ser på saken")),
+                       ("2026-11-27T14:25:00+01:00", ("start", case_id)),
+                       ("2026-11-30T10:00:00+01:00", ("wait", case_id)),
+                       ("2026-11-30T13:00:00+01:00", ("start", case_id))):
+        at(monkeypatch, when)
+        ok(act(desk, *args))
+    at(monkeypatch, "2026-12-01T09:00:00+01:00")
+    assert sla(desk, case_id) == {**expected, "id": case_id}
