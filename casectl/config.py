@@ -316,7 +316,11 @@ def sla_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     levels = sla.get("levels") or DEFAULT_SLA["levels"]
     for name, level in levels.items():
         hours = (level or {}).get("hours", "business")
-        if isinstance(hours, dict):
+        if isinstance(hours, str) and hours not in ("24x7", "business"):
+            found.append((f"sla.levels.{name}.hours", f"{hours!r} is not a level's hours; "
+                          "write 24x7, business (the calendar's hours) or hours per weekday "
+                          "(mon: 08:30-15:00 ...)"))
+        elif isinstance(hours, dict):
             try:
                 if not any(cal.weekly(hours)):
                     found.append((f"sla.levels.{name}.hours", "no weekday has hours"))

@@ -368,3 +368,72 @@ def test_the_readme_worked_example(desk, monkeypatch):
         ok(act(desk, *args))
     at(monkeypatch, "2026-12-01T09:00:00+01:00")
     assert sla(desk, case_id) == {**expected, "id": case_id}
+
+
+def test_solved_to_reopened_does_not_count(desk, monkeypatch):
+    at(monkeypatch, "2026-11-30T09:00:00+01:00")  # Monday
+    case_id = new_case(desk, "--start")
+    at(monkeypatch, "2026-11-30T10:00:00+01:00")  # 60 used
+    ok(act(desk, "close", case_id, "--solution", "Startet tjenesten på nytt"))
+    solved = sla(desk, case_id)["resolution"]
+    assert solved["done"] == "2026-11-30T10:00:00+01:00"
+    assert solved["remaining_minutes"] == 720 and solved["breached"] is False
+    at(monkeypatch, "2026-12-02T10:00:00+01:00")  # Wednesday: it failed again
+    ok(act(desk, "reopen", case_id, "--reason", "Feilen kom tilbake"))
+    reopened = sla(desk, case_id)["resolution"]
+    assert reopened["done"] is None and reopened["remaining_minutes"] == 720
+    # 720 from Wednesday 10:00: 300 today, 390 Thursday, Friday 08:30 + 30.
+    assert reopened["due"] == "2026-12-04T09:00:00+01:00"
+
+
+def test_a_level_with_hours_of_its_own(desk, monkeypatch):
+    edit_config(desk, lambda data: data.update(sla={
+        "default": "extended",
+        "levels": {"extended": {"hours": {d: "07:00-19:00" for d in
+                                          ("mon", "tue", "wed", "thu", "fri", "sat")}},
+                   "gold": {"hours": "24x7"}}}))
+    at(monkeypatch, "2026-12-24T18:00:00+01:00")  # Christmas Eve, a Thursday
+    case_id = new_case(desk, "--priority", "high")
+    report = sla(desk, case_id)
+    assert report["level"] == "extended"
+    # 18:00-19:00 (60); the 25th is a holiday, the 26th a holiday (Saturday),
+    # Sunday closed; Monday 28th 07:00 + 420.
+    assert report["resolution"]["due"] == "2026-12-28T14:00:00+01:00"
+    assert act(desk, "new", "--subject", "x", "--sla", "bronze").exit_code == 2
+
+
+@pytest.mark.parametrize("change, field, words", [
+    (lambda d: d.update(calendar={"country": "FI"}), "calendar.country", "NO, SE, DK"),
+    (lambda d: d.update(calendar={"hours": {"mon": "15:00-08:30"}}), "calendar.hours",
+     "ends before it starts"),
+    (lambda d: d.update(calendar={"hours": {"mon": "8-15"}}), "calendar.hours",
+     "mon: '8-15' is not a time span; write it like 08:30-15:00"),
+    (lambda d: d.update(sla={"levels": {"bronze": {"hours": "24/7"}}}),
+     "sla.levels.bronze.hours", "write 24x7, business"),
+    (lambda d: d.update(calendar={"hours": {"mon": None}}), "calendar.hours",
+     "no weekday has working hours"),
+    (lambda d: d.update(calendar={"closed": ["2026-02-30"]}), "calendar.closed[0]",
+     "is not a date"),
+    (lambda d: d.update(sla={"default": "tin"}), "sla.default", "not one of the levels"),
+    (lambda d: d.update(orgs={"Bergen kommune": {"sla": "tin"}}), "orgs.Bergen kommune.sla",
+     "not one of the levels"),
+    (lambda d: d.update(sla={"resolution_from": "now"}), "sla.resolution_from",
+     "arrival, start"),
+])
+def test_validate_names_what_is_wrong_in_the_sla_sections(desk, change, field, words):
+    edit_config(desk, change)
+    result = act(desk, "validate")
+    assert result.exit_code == 4, result.output
+    assert field in result.output and words in result.output, result.output
+
+
+def test_hand_written_dates_and_norway_need_no_quotes(desk, monkeypatch):
+    path = desk / "casectl.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "calendar:\n  country: NO\n"
+                    "  closed: [2026-12-01]\n", encoding="utf-8")
+    git(desk, "-c", "user.name=A", "-c", "user.email=a@example.no", "commit", "-qam", "cal")
+    assert ok(act(desk, "validate")).exit_code == 0
+    at(monkeypatch, "2026-11-30T14:00:00+01:00")
+    case_id = new_case(desk)
+    # Monday 60, Tuesday closed, Wednesday 390, Thursday 08:30 + 330.
+    assert sla(desk, case_id)["resolution"]["due"] == "2026-12-03T14:00:00+01:00"
