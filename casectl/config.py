@@ -61,6 +61,36 @@ class Config:
     def categories(self) -> list[str]:
         return self.data.get("categories") or []
 
+    @property
+    def orgs(self) -> dict[str, dict[str, Any]]:
+        return self.data.setdefault("orgs", {})
+
+    @property
+    def sla_levels(self) -> list[str]:
+        return list((self.data.get("sla") or {}).get("levels") or DEFAULT_SLA["levels"])
+
+    @property
+    def default_sla(self) -> str:
+        return str((self.data.get("sla") or {}).get("default", DEFAULT_SLA["default"]))
+
+    def check_sla_level(self, level: str) -> str:
+        level = level.strip().lower()
+        if level not in self.sla_levels:
+            raise UsageError(f"unknown SLA level {level!r}",
+                             "use one of: " + ", ".join(self.sla_levels))
+        return level
+
+    def org_level(self, org: str | None) -> str | None:
+        """The SLA level agreed with an organisation, matched as people
+        type names: case and surrounding spaces do not matter."""
+        if not org:
+            return None
+        wanted = org.strip().casefold()
+        for name, entry in self.orgs.items():
+            if name.strip().casefold() == wanted:
+                return str(entry["sla"])
+        return None
+
     def agent(self, agent_id: str) -> dict[str, Any]:
         if agent_id not in self.agents:
             raise NotFound(f"no agent {agent_id!r} in {CONFIG_FILE}",
@@ -169,7 +199,7 @@ def load(root: Path, cache_dir: Path | None) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidData(CONFIG_FILE, f"cannot read: {exc.strerror}") from None
-    data = yamlio.load(text, CONFIG_FILE)
+    data = normalise(yamlio.load(text, CONFIG_FILE))
     found = problems(data, root, cache_dir)
     if found:
         field_name, message = found[0]
@@ -182,6 +212,7 @@ def problems(data: Any, root: Path, cache_dir: Path | None) -> list[tuple[str, s
     then what it cannot say (teams that exist, a time zone that exists)."""
     if not isinstance(data, dict):
         return [("(file)", "must be a mapping with desk, teams and agents")]
+    data = normalise(data)
     validator = schema.Validator(schema.load_schema(root / "schemas", schema.CONFIG_SCHEMA),
                                  cache_dir)
     found = [(p.field, p.message) for p in validator.problems(data, CONFIG_FILE)]
@@ -206,8 +237,164 @@ def problems(data: Any, root: Path, cache_dir: Path | None) -> list[tuple[str, s
         clock.zone(data["desk"].get("timezone"))
     except UsageError as exc:
         found.append(("desk.timezone", exc.message))
+    found.extend(sla_problems(data))
     return found
 
 
 def dump(config: Config) -> str:
     return yamlio.dump(config.data)
+
+
+# ---------------------------------------------------------------- service levels
+
+# seed 004's table: the desk's defaults when casectl.yaml says nothing.
+SLA_LEVELS = ("platinum", "gold", "silver", "bronze")
+DEFAULT_SLA = {
+    "default": "bronze",
+    "resolution_from": "arrival",
+    "levels": {"platinum": {"hours": "24x7"}, "gold": {"hours": "24x7"},
+               "silver": {"hours": "business"}, "bronze": {"hours": "business"}},
+    "targets": {"critical": {"reaction": "10m", "resolution": "4h"},
+                "high": {"reaction": "30m", "resolution": "8h"},
+                "medium": {"reaction": None, "resolution": "2d"},
+                "low": {"reaction": None, "resolution": "5d"}},
+}
+DEFAULT_HOURS = {day: "08:30-15:00" for day in ("mon", "tue", "wed", "thu", "fri")}
+COUNTRIES = ("NO", "SE", "DK")
+# A desk written before casectl.yaml had a calendar gets its zone's country's
+# holidays: every desk of the seeds is in one of these zones.
+_ZONE_COUNTRY = {"Europe/Oslo": "NO", "Europe/Stockholm": "SE", "Europe/Copenhagen": "DK"}
+_DURATION_RE = re.compile(r"^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+
+
+def duration_minutes(text: str | None, working_day: int) -> int | None:
+    """'10m', '4h', '1h30m', '2d' (working days of ``working_day`` business
+    minutes) as business minutes; None is no target."""
+    if text is None:
+        return None
+    match = _DURATION_RE.match(str(text).strip())
+    if not match:
+        raise UsageError(f"{text!r} is not a duration",
+                         "write it like 10m, 4h, 1h30m or 2d (2 working days), or null for "
+                         "no target")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return days * working_day + hours * 60 + minutes
+
+
+def country_of(data: Mapping[str, Any]) -> str | None:
+    calendar = data.get("calendar") or {}
+    if "country" in calendar:
+        return calendar["country"]
+    return _ZONE_COUNTRY.get((data.get("desk") or {}).get("timezone") or "")
+
+
+def sla_policy(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What SLA clocks need from a casectl.yaml, defaults filled in, as
+    plain JSON-able data (cached per config blob; see app/slas.py)."""
+    from . import calendar as cal
+
+    calendar = data.get("calendar") or {}
+    sla = data.get("sla") or {}
+    hours = calendar.get("hours", DEFAULT_HOURS)
+    week = cal.weekly(hours)
+    working_day = sum(end - start for start, end in next((d for d in week if d), ()))
+    levels = dict(sla.get("levels") or DEFAULT_SLA["levels"])
+    targets = {}
+    for priority, default in DEFAULT_SLA["targets"].items():
+        given = (sla.get("targets") or {}).get(priority) or {}
+        targets[priority] = {
+            clock: duration_minutes(given.get(clock, default[clock]), working_day)
+            for clock in ("reaction", "resolution")}
+    return {
+        "timezone": (data.get("desk") or {}).get("timezone") or "UTC",
+        "country": country_of(data),
+        "hours": {day: [cal.format_span(s) for s in spans]
+                  for day, spans in zip(cal.WEEKDAYS, week)},
+        "closed": sorted(str(d) for d in calendar.get("closed") or []),
+        "open": sorted(str(d) for d in calendar.get("open") or []),
+        "working_day": working_day,
+        "default": sla.get("default", DEFAULT_SLA["default"]),
+        "resolution_from": sla.get("resolution_from", DEFAULT_SLA["resolution_from"]),
+        "levels": {name: (level or {}).get("hours", "business") for name, level in levels.items()},
+        "targets": targets,
+    }
+
+
+def sla_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the schema cannot say about the calendar and the SLA sections:
+    hours that overlap or end before they start, dates that are no dates,
+    a default level or an organisation's level that is not defined."""
+    from datetime import date
+
+    from . import calendar as cal
+
+    found: list[tuple[str, str]] = []
+    calendar = data.get("calendar") or {}
+    try:
+        week = cal.weekly(calendar.get("hours", DEFAULT_HOURS))
+        if not any(week):
+            found.append(("calendar.hours", "no weekday has working hours; give at least one, "
+                          "e.g. mon: 08:30-15:00"))
+    except cal.CalendarError as exc:
+        found.append(("calendar.hours", str(exc)))
+    for key in ("closed", "open"):
+        for position, text in enumerate(calendar.get(key) or []):
+            try:
+                date.fromisoformat(str(text))
+            except ValueError:
+                found.append((f"calendar.{key}[{position}]", f"{text!r} is not a date; write "
+                              "it like 2026-12-24"))
+    sla = data.get("sla") or {}
+    levels = sla.get("levels") or DEFAULT_SLA["levels"]
+    for name, level in levels.items():
+        hours = (level or {}).get("hours", "business")
+        if isinstance(hours, str) and hours not in ("24x7", "business"):
+            found.append((f"sla.levels.{name}.hours", f"{hours!r} is not a level's hours; "
+                          "write 24x7, business (the calendar's hours) or hours per weekday "
+                          "(mon: 08:30-15:00 ...)"))
+        elif isinstance(hours, dict):
+            try:
+                if not any(cal.weekly(hours)):
+                    found.append((f"sla.levels.{name}.hours", "no weekday has hours"))
+            except cal.CalendarError as exc:
+                found.append((f"sla.levels.{name}.hours", str(exc)))
+    default = sla.get("default", DEFAULT_SLA["default"])
+    if default not in levels:
+        found.append(("sla.default", f"the default level {default!r} is not one of the "
+                      f"levels: {', '.join(levels)}"))
+    for priority, given in (sla.get("targets") or {}).items():
+        for clock, text in (given or {}).items():
+            try:
+                duration_minutes(text, 390)
+            except UsageError as exc:
+                found.append((f"sla.targets.{priority}.{clock}", f"{exc.message}; {exc.hint}"))
+    for org, entry in (data.get("orgs") or {}).items():
+        if entry.get("sla") not in levels:
+            found.append((f"orgs.{org}.sla", f"level {entry.get('sla')!r} is not one of the "
+                          f"levels: {', '.join(levels)}"))
+    return found
+
+
+def default_service_levels(country: str) -> dict[str, Any]:
+    """The calendar and sla sections `init --country` writes."""
+    import copy
+
+    return {"calendar": {"country": country, "hours": dict(DEFAULT_HOURS), "closed": [],
+                         "open": []},
+            "sla": copy.deepcopy(DEFAULT_SLA), "orgs": {}}
+
+
+def normalise(data: Any) -> Any:
+    """Dates YAML read as dates (closed: [2026-12-24]) as the text they
+    were, and country: NO as Norway, so a hand-written calendar needs no
+    quotes."""
+    if isinstance(data, dict) and isinstance(data.get("calendar"), dict):
+        if data["calendar"].get("country") is False:
+            # YAML 1.1 reads an unquoted NO as false: the Norway problem.
+            data["calendar"]["country"] = "NO"
+        for key in ("closed", "open"):
+            values = data["calendar"].get(key)
+            if isinstance(values, list):
+                data["calendar"][key] = [v.isoformat() if hasattr(v, "isoformat") else v
+                                         for v in values]
+    return data

@@ -23,7 +23,7 @@ from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
 SCHEMA_VERSION = "6"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
-# 6: tasks, last_reply_ts
+# 6: tasks, last_reply_ts; SLA level, due, breach and risk instants
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
@@ -39,6 +39,9 @@ SORTS = {
     "team": "team, priority_rank",
     "assignee": "assignee, priority_rank",
     "subject": "subject COLLATE NOCASE",
+    # Soonest due first; cases with no running clock (waiting, solved, no
+    # target) after them, most urgent first.
+    "due": "due_ts IS NULL, due_ts, priority_rank, created_ts",
 }
 COLUMNS = model.LIST_FIELDS
 
@@ -48,7 +51,8 @@ CREATE TABLE IF NOT EXISTS cases (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, path TEXT NOT NULL UNIQUE, status TEXT, priority TEXT, priority_rank INTEGER,
     type TEXT, category TEXT, team TEXT, assignee TEXT, subject TEXT, reporter TEXT,
     created TEXT, updated TEXT, created_ts INTEGER, updated_ts INTEGER, is_open INTEGER,
-    last_reply_ts INTEGER);
+    last_reply_ts INTEGER, sla TEXT, due TEXT, due_ts INTEGER, breach_ts INTEGER,
+    risk_ts INTEGER, sla_pinned INTEGER);
 CREATE TABLE IF NOT EXISTS tasks (
     case_rowid INTEGER NOT NULL, case_id TEXT NOT NULL, task TEXT NOT NULL, subject TEXT,
     need TEXT, to_name TEXT, to_kind TEXT, status TEXT, created TEXT, created_ts INTEGER,
@@ -61,6 +65,7 @@ CREATE INDEX IF NOT EXISTS cases_open ON cases (is_open, priority_rank, created_
 CREATE INDEX IF NOT EXISTS cases_status ON cases (status);
 CREATE INDEX IF NOT EXISTS cases_team ON cases (team, is_open);
 CREATE INDEX IF NOT EXISTS cases_assignee ON cases (assignee, is_open);
+CREATE INDEX IF NOT EXISTS cases_breach ON cases (is_open, breach_ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
     subject, body, tokenize = 'unicode61 remove_diacritics 0');
 """
@@ -233,14 +238,15 @@ def _version(conn: sqlite3.Connection) -> str | None:
         return None
 
 
-def _row(path: str, doc: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[str, str]]:
+def _row(path: str, doc: dict[str, Any], marks: Sequence[Any]
+         ) -> tuple[tuple[Any, ...], tuple[str, str]]:
     reporter = doc.get("reporter") or {}
     row = (doc["id"], path, doc["status"], doc["priority"],
            PRIORITY_RANK.get(doc["priority"], 9), doc["type"], doc.get("category"),
            doc.get("team"), doc.get("assignee"), doc["subject"],
            reporter.get("name") or reporter.get("email"), doc["created"], doc["updated"],
            _instant(doc["created"]), _instant(doc["updated"]),
-           1 if doc["status"] in model.OPEN_STATUSES else 0, _last_reply(doc))
+           1 if doc["status"] in model.OPEN_STATUSES else 0, _last_reply(doc), *marks)
     body = [doc.get("description") or "", doc.get("solution") or "", doc.get("rejection") or ""]
     body.extend(model.event_text(event) for event in doc.get("log") or []
                 if isinstance(event, dict) and event.get("kind") != "created")
@@ -302,27 +308,85 @@ def _parse(path: str, blob: bytes) -> dict[str, Any]:
     return doc
 
 
-# ("ok", row, (text, task rows)) or ("bad", path, problem)
+# ("ok", row, (text, task rows)), ("bad", path, problem), or ("later", path,
+# config blob id): a case whose casectl.yaml blob the judge does not know yet.
 Parsed = tuple[str, Any, Any]
+NO_MARKS = (None, None, None, None, None, 0)
 
 
-def _parse_one(path: str, blob: bytes) -> Parsed:
+def _sla_marks(judge: Any, doc: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The SLA columns; a case whose clocks cannot be computed (a hand-edited
+    log, say) is listed without them, and 'casectl validate' says why."""
+    from .slapolicy import row_fields
+
+    try:
+        return row_fields(judge, doc)
+    except Exception:  # noqa: BLE001 - derived data: a bad file must not stop `list`
+        return NO_MARKS
+
+
+def _parse_one(path: str, blob: bytes, judge: Any) -> Parsed:
     try:
         doc = _parse(path, blob)
-        row, text = _row(path, doc)
+        marks = _sla_marks(judge, doc) if isinstance(doc.get("log"), list) and doc["log"] \
+            else NO_MARKS
+        if marks is None:
+            return ("later", path, blob)
+        row, text = _row(path, doc, marks)
         tasks = _task_rows(doc)
     except (InvalidData, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         return ("bad", path, str(exc))
     return ("ok", row, (text, tasks))
 
 
-def _parse_chunk(items: list[tuple[str, bytes]]) -> list[Parsed]:
-    return [_parse_one(path, blob) for path, blob in items]
+def _parse_chunk(judge: Any, items: list[tuple[str, bytes]]) -> list[Parsed]:
+    return [_parse_one(path, blob, judge) for path, blob in items]
+
+
+def _judge(root: Path) -> Any:
+    """What computes the SLA columns: the current casectl.yaml's policy, the
+    policies of config blobs read before, and the holidays they need."""
+    from . import slapolicy
+
+    state = store.writable_state_dir(root) or store.state_dir(root)
+    found = slapolicy.cached_judge(root, state, slapolicy.read_current(root))
+    return slapolicy.with_holidays(found, state)
+
+
+def _later(root: Path, judge: Any, parsed: list[Parsed]) -> list[Parsed]:
+    """Cases whose config blob was new to the judge: read those blobs from
+    git (one cat-file for all), then index the cases here."""
+    waiting = [(path, blob) for outcome, path, blob in parsed if outcome == "later"]
+    if not waiting:
+        return parsed
+    from . import slapolicy
+
+    blobs = []
+    for path, blob in waiting:
+        try:
+            log = yamlio.load(blob.decode("utf-8"), path)["log"]
+            blobs.append(model.ordered(log)[0]["data"]["config"])
+        except Exception:  # noqa: BLE001 - it parsed in the worker; be safe all the same
+            continue
+    state = store.writable_state_dir(root) or store.state_dir(root)
+    for blob_id, policy in slapolicy.resolve_blobs(root, state, blobs).items():
+        if policy is None:
+            judge.missing.add(blob_id)
+        else:
+            judge.policies[blob_id] = policy
+    slapolicy.with_holidays(judge, state)
+    again = {path: _parse_one(path, blob, judge) for path, blob in waiting}
+    return [again[item[1]] if item[0] == "later" else item for item in parsed]
 
 
 def _apply(conn: sqlite3.Connection, root: Path, rev: str, paths: Sequence[str]) -> None:
     """(Re)index ``paths`` as they are at ``rev``; YAML parsing, the bulk of
     the cost, is spread over the CPUs when there are many files."""
+    if not paths:
+        return
+    import functools
+
+    judge = _judge(root)
     pool = None
     if len(paths) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -333,10 +397,11 @@ def _apply(conn: sqlite3.Connection, root: Path, rev: str, paths: Sequence[str])
             items = list(journal.read_blobs(root, rev, paths[start:start + CHUNK]))
             if pool is not None:
                 step = max(1, len(items) // (4 * (os.cpu_count() or 1)))
-                parsed = [p for part in pool.map(_parse_chunk, [
+                parsed = [p for part in pool.map(functools.partial(_parse_chunk, judge), [
                     items[i:i + step] for i in range(0, len(items), step)]) for p in part]
             else:
-                parsed = _parse_chunk(items)
+                parsed = _parse_chunk(judge, items)
+            parsed = _later(root, judge, parsed)
             for path, _ in items:
                 _forget(conn, path)
             _store(conn, parsed)
@@ -347,7 +412,8 @@ def _apply(conn: sqlite3.Connection, root: Path, rev: str, paths: Sequence[str])
 
 _ROW_COLUMNS = ("id", "path", "status", "priority", "priority_rank", "type", "category", "team",
                 "assignee", "subject", "reporter", "created", "updated", "created_ts",
-                "updated_ts", "is_open", "last_reply_ts")  # as _row
+                "updated_ts", "is_open", "last_reply_ts", "sla", "due", "due_ts", "breach_ts",
+                "risk_ts", "sla_pinned")  # as _row
 _INSERT_CASE = (f"INSERT INTO cases ({', '.join(_ROW_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_ROW_COLUMNS))})")
 
@@ -401,19 +467,38 @@ def refresh(root: Path) -> sqlite3.Connection:
 
 
 def _refresh(root: Path) -> sqlite3.Connection:
+    from .slapolicy import current_key
+
     conn = _connect(root)
     try:
         head = journal.head(root)
-        if _meta(conn, "commit") != head:
+        key = current_key(root)
+        if _meta(conn, "commit") != head or _meta(conn, "sla") != key:
             with _immediate(conn):  # one refresher at a time; the others find it done
                 indexed = _meta(conn, "commit")
                 if indexed != head:
                     _catch_up(conn, root, indexed, head)
                     conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (head,))
+                judged = _meta(conn, "sla")
+                if judged != key:
+                    _rejudge(conn, root, head, judged, key)
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('sla', ?)", (key,))
         return conn
     except BaseException:
         conn.close()
         raise
+
+
+def _rejudge(conn: sqlite3.Connection, root: Path, head: str | None, judged: str | None,
+             key: str) -> None:
+    """casectl.yaml's SLA policy changed since the rows were computed: the
+    cases judged under the current one (no config blob of their own) are
+    read again; all of them when the holidays package changed."""
+    if judged is None or head is None:
+        return  # a new index: every row was just computed under ``key``
+    everything = judged.split(" ")[-1] != key.split(" ")[-1]
+    sql = "SELECT path FROM cases" + ("" if everything else " WHERE sla_pinned = 0")
+    _apply(conn, root, head, [row[0] for row in conn.execute(sql).fetchall()])
 
 
 def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
@@ -458,12 +543,16 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
           team: str | None = None, assignee: str | None = None,
           priorities: Sequence[str] = (), types: Sequence[str] = (),
           category: str | None = None, sort: str = "priority",
-          limit: int | None = None, replied: bool = False
+          limit: int | None = None, replied: bool = False, breached: bool = False,
+          at_risk: bool = False, now: datetime | None = None
           ) -> tuple[list[dict[str, Any]], list[str]]:
     """Cases matching the filters. An agent's cases (``assignee``) are those
     they are responsible for and those with an open task given to them.
     ``replied``: only cases the reporter has replied on. Each record also
-    holds ``last_reply_ts`` (for the unread marks)."""
+    holds ``last_reply_ts`` (for the unread marks). ``breached``: an SLA
+    clock has run past its target by ``now``; ``at_risk``: less than 20% of
+    a target is left but none is breached; both: either (what `casectl sla`
+    lists)."""
     if sort not in SORTS:
         raise UsageError(f"cannot sort by {sort!r}", "sort by one of: " + ", ".join(SORTS))
     where: list[str] = []
@@ -489,7 +578,18 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
         args.extend([assignee, assignee])
     if replied:
         where.append("last_reply_ts IS NOT NULL")
-    sql = f"SELECT {', '.join(COLUMNS)}, last_reply_ts FROM cases"
+    if breached or at_risk:
+        moment = round((now or datetime.now(timezone.utc)).timestamp() * 1000)
+        if breached and at_risk:
+            where.append("risk_ts <= ?")
+            args.append(moment)
+        elif breached:
+            where.append("breach_ts < ?")
+            args.append(moment)
+        else:
+            where.append("risk_ts <= ? AND (breach_ts IS NULL OR breach_ts >= ?)")
+            args.extend([moment, moment])
+    sql = f"SELECT {', '.join(COLUMNS)}, last_reply_ts, breach_ts FROM cases"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {SORTS[sort]}, id"

@@ -803,3 +803,18 @@ def _git_running_in(root: Path) -> bool:
         except OSError:
             continue
     return False
+
+
+def store_blob(root: Path, data: bytes) -> str:
+    """Put ``data`` in the object store as a blob; its id (sha1 or sha256,
+    whichever the repository uses). A blob already there is not rewritten."""
+    return git(root, "hash-object", "-w", "--stdin", input=data).strip()
+
+
+def read_blob(root: Path, oid: str) -> bytes | None:
+    """A blob by its id, or None when the object store lacks it (a clone
+    that never had it, say)."""
+    for _, kind, data in _batch(root, [oid]):
+        if kind == "blob":
+            return data
+    return None

@@ -48,11 +48,13 @@ DEFAULT_TYPE = CaseType.INCIDENT.value
 
 # What a row of `casectl list` holds, and the columns its table shows.
 LIST_FIELDS = ("id", "status", "priority", "type", "category", "team", "assignee", "subject",
-               "reporter", "created", "updated")
+               "reporter", "created", "updated", "sla", "due")
 # `updated` shows as an age (3h, 2d); the subject comes last and takes the room left.
-LIST_TABLE_COLUMNS = ("id", "status", "priority", "type", "team", "assignee", "updated",
+# `due` (the next SLA deadline of a running clock) shows as a time left (4h, -2h: overdue).
+LIST_TABLE_COLUMNS = ("id", "status", "priority", "type", "team", "assignee", "updated", "due",
                       "subject")
-SORT_FIELDS = ("priority", "created", "updated", "id", "status", "team", "assignee", "subject")
+SORT_FIELDS = ("priority", "created", "updated", "id", "status", "team", "assignee", "subject",
+               "due")
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ HEADER_KEYS = (
     "id", "subject", "description", "type", "category", "status", "priority",
     "team", "assignee", "reporter", "notify", "fields", "tasks", "solution",
     "rejection", "created", "updated", "started", "solved", "closed", "answers", "urgent",
+    "sla",
 )
 
 # Header keys added after 0.2, with the value replay gives a case whose log
@@ -157,6 +160,10 @@ LATER_HEADER_KEYS: dict[str, Any] = {
     "answers": {},
     # what an urgent case was registered with [seed 003], or None
     "urgent": None,
+    # The SLA level the case was registered under (new --sla, the
+    # reporter's organisation's, or the desk default). Cases written before
+    # have none and are read under the desk's default level.
+    "sla": None,
 }
 
 Case = dict[str, Any]
@@ -268,6 +275,7 @@ def _created(header: Case, data: Mapping[str, Any], at: str, by: str) -> None:
         fields=dict(data.get("fields") or {}),
         status="new",
         created=at,
+        sla=data.get("sla"),
     )
     if data.get("urgent"):
         header["urgent"] = dict(data["urgent"])

@@ -63,6 +63,14 @@ def age(when: str | None, now: datetime) -> str:
     return f"{days}d" if days < 365 else f"{days // 365}y"
 
 
+def time_left(when: str, now: datetime) -> str:
+    """Until a deadline, in wall-clock time and one unit: 40m, 3h, 2d; past
+    it, the same with a minus sign (-3h: three hours overdue)."""
+    seconds = (datetime.fromisoformat(when) - now).total_seconds()
+    shown = span(abs(seconds), parts=1) if abs(seconds) < 86400 else f"{int(abs(seconds) // 86400)}d"
+    return f"-{shown}" if seconds < 0 else shown
+
+
 def local_time(when: str | None, tz: tzinfo | None) -> str:
     """A stored time as a person reads it: 2026-11-22 08:40 in the desk's zone."""
     if not when:
@@ -76,6 +84,8 @@ def _cells(row: Mapping[str, Any], view: View) -> Mapping[str, Any]:
     shaped = dict(row)
     if view.now is not None and "updated" in row:
         shaped["updated"] = age(row["updated"], view.now)
+    if view.now is not None and row.get("due"):
+        shaped["due"] = time_left(row["due"], view.now)
     if "at" in row and row["at"]:
         shaped["at"] = local_time(row["at"], view.tz)
     return shaped

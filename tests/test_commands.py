@@ -31,7 +31,7 @@ ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{10,11}$")
 EVENT_ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{12,13}$")
 PACKAGE_SCHEMAS = Path(casectl.__file__).resolve().parent / "schemas"
 LIST_FIELDS = ["id", "status", "priority", "type", "category", "team", "assignee", "subject",
-               "reporter", "created", "updated"]
+               "reporter", "created", "updated", "sla", "due"]
 LIST_FIELDS += ["unread"]  # list's own, after the index's fields (tests/test_unread.py)
 HISTORY_FIELDS = ["at", "kind", "by", "text", "commit", "author", "action", "event"]
 NOW = "2026-11-22T09:30:00+01:00"
@@ -657,7 +657,7 @@ def test_list_formats(listed):
 
     table = act(desk, "list").stdout.splitlines()
     assert table[0].split() == ["id", "status", "priority", "type", "team", "assignee",
-                                "updated", "subject"]
+                                "updated", "due", "subject"]
     assert table[2].split()[:6] == [many["critical"], "new", "critical", "request",
                                     "nettverk", "per"]
     assert len(table) == 2 + 4

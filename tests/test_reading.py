@@ -133,7 +133,7 @@ def test_list_shows_how_long_ago_each_case_changed(desk, monkeypatch):
     at(monkeypatch, "2026-11-24T11:10:00+01:00")
     table = act(desk, "list", "--sort", "id").stdout.splitlines()
     assert table[0].split() == ["id", "status", "priority", "type", "team", "assignee",
-                                "updated", "subject"]
+                                "updated", "due", "subject"]
     ages = {line.split()[0]: line.split()[6] for line in table[2:]}
     assert ages == {old: "2d", fresh: "3h"}
     # Machines get the stored time, not an age.

@@ -130,12 +130,20 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
              reporter: Reporter | None = None, priority: model.Priority | None = None,
              team: str | None = None, assignee: str | None = None,
              fields: Mapping[str, str] | None = None, notify: bool = False,
-             start: bool = False, intake: triage.Intake = triage.NO_INTAKE) -> Case:
+             start: bool = False, intake: triage.Intake = triage.NO_INTAKE,
+             sla: str | None = None) -> Case:
     """Register a case. Whoever registers it is responsible unless told otherwise.
     ``intake``: impact and urgency, triage answers, an urgent case's pieces
-    (app/triage.py)."""
+    (app/triage.py).
+
+    Its SLA level: ``sla``, else the level agreed with the reporter's
+    organisation, else the desk's default. The created event records the
+    level and the casectl.yaml in force (its blob id), so a later change of
+    targets or holidays does not rewrite this case's SLA results."""
     actor, _ = session.actor()
     config = session.config
+    level = config.check_sla_level(sla) if sla else \
+        config.org_level(reporter.org if reporter else None) or config.default_sla
     routed = bool(team or assignee)
     assignee = config.assignable_agent(assignee) if assignee else actor
     team = config.check_team(team) if team else config.home_team(assignee)
@@ -150,6 +158,7 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
         "team": team, "assignee": assignee,
         "reporter": _checked_reporter(reporter).to_dict() if reporter else None,
         "notify": notify, "fields": dict(fields or {}),
+        "sla": level,
     }
     if notify and not (reporter and reporter.email):
         raise RuleViolation("notify-needs-reporter-address",
@@ -161,11 +170,20 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
     steps[1:1] = after_created
     with store.locked(session.root):
         transaction.recover(session.root)
+        steps[0][1]["config"] = _config_blob(session)
         case_id = _fresh_case_id(session)
         events = _events(session, [], steps)
         case = model.with_header(case_id, events)
         _save(session, store.case_relpath(case_id), case, "new", events)
     return case
+
+
+def _config_blob(session: Session) -> str:
+    """The blob id of the casectl.yaml this command read, stored in the
+    object store (one git process). Normally it is HEAD's own blob, so
+    every clone has it; a casectl.yaml edited but not committed is stored
+    too, and found by this clone."""
+    return journal.store_blob(session.root, session.config.path.read_bytes())
 
 
 def _checked_reporter(reporter: Reporter) -> Reporter:

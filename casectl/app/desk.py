@@ -18,7 +18,8 @@ GITATTRIBUTES = "cases/**/*.yaml merge=casectl\n"
 
 
 def init(directory: str | None, desk_name: str | None, timezone: str | None,
-         existing: bool = False, phone: str | None = None) -> Path:
+         existing: bool = False, phone: str | None = None,
+         country: str | None = None) -> Path:
     """Lay out a case repository (making the git repository if needed).
 
     In a new or empty directory, or an empty git repository; a directory
@@ -41,6 +42,10 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
                             f"choose a directory outside {enclosing}")
     clock.zone(timezone or "Europe/Oslo")  # refuse an unknown zone before writing anything
     desk_phone = clean_phone(phone)  # likewise a phone number that is none
+    if country is not None:
+        from ..publicholidays import check_country
+
+        country = check_country(country)
     if root.is_dir() and not existing:
         found = _contents(root)
         if found:
@@ -66,6 +71,10 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
     config = configmod.default_config(desk_name or root.name, timezone or "Europe/Oslo")
     if desk_phone:
         config["desk"]["phone"] = desk_phone  # urgent cases are phoned in to it [seed 003]
+    if country is not None:
+        # The calendar and seed 004's service levels, written out so the
+        # desk sees them and edits them where they are.
+        config.update(configmod.default_service_levels(country))
     files = {configmod.CONFIG_FILE: yamlio.dump(config),
              ".gitattributes": GITATTRIBUTES,
              f"{store.CASES_DIR}/.gitkeep": ""}

@@ -29,12 +29,13 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
                team: str | None = None, assignee: str | None = None,
                priorities: Sequence[str] = (), types: Sequence[str] = (),
                category: str | None = None, sort: str = "priority",
-               limit: int | None = None, unread: bool = False
-               ) -> tuple[list[dict[str, Any]], list[str]]:
+               limit: int | None = None, unread: bool = False, breached: bool = False,
+               at_risk: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
     """Cases matching the filters, from the query index, and any warnings.
     Each row says whether it is ``unread`` for the acting agent: theirs,
     with a reply from the reporter newer than they have seen. ``unread``:
-    only those."""
+    only those. ``breached``/``at_risk`` compare the SLA instants the index
+    keeps with the session's clock (see index.query)."""
     from .. import index  # sqlite3 is for reading; actions do not pay for its import
 
     if assignee is not None and assignee.strip().lower() == "me":
@@ -47,7 +48,8 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
     found, warnings = index.query(session.root, statuses=statuses, scope=scope, team=team,
                                   assignee=assignee, priorities=priorities, types=types,
                                   category=category, sort=sort,
-                                  limit=None if unread else limit, replied=unread)
+                                  limit=None if unread else limit, replied=unread,
+                                  breached=breached, at_risk=at_risk, now=session.now())
     if me is None and any(row["last_reply_ts"] is not None for row in found):
         me = _quiet_actor(session)  # a git call, paid only when some case has a reply
     seen = readmarks.seen(session.root, me) if me is not None else {}

@@ -30,13 +30,15 @@ from . import options, parsing, triage
               help="A desk-defined field such as epj=12345 (repeatable).")
 @click.option("--notify", is_flag=True, help="The reporter wants e-mail updates.")
 @click.option("--start", is_flag=True, help="Start work on it at once.")
+@click.option("--sla", metavar="LEVEL", help="SLA level (default: the --org's level from "
+              "casectl.yaml, else the desk's default).")
 @options.change_output
 @click.pass_context
 @triage.intake_options
 def new(ctx: click.Context, subject: str | None, description: str | None, type_: str | None,
         category: str | None, reporter: str | None, phone: str | None, org: str | None,
         priority: str | None, team: str | None, assignee: str | None,
-        fields: Sequence[str], notify: bool, start: bool,
+        fields: Sequence[str], notify: bool, start: bool, sla: str | None,
         intake: triage_app.Intake = triage_app.NO_INTAKE) -> Case:
     """Register a case and print its id.
 
@@ -56,7 +58,7 @@ def new(ctx: click.Context, subject: str | None, description: str | None, type_:
         reporter=parsing.reporter(reporter, phone, org),
         priority=model.Priority(priority.lower()) if priority else None, team=team,
         assignee=assignee, fields=parsing.fields(fields), notify=notify, start=start,
-        intake=intake)
+        intake=intake, sla=sla)
 
 
 @click.command()

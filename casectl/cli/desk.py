@@ -22,16 +22,18 @@ from . import options, triage as triage_cli
               "to be phoned in (desk.phone in casectl.yaml).")
 @click.option("--existing", is_flag=True, help="Lay casectl out in a directory that already "
               "has files or git history (they are left as they are).")
+@click.option("--country", metavar="NO|SE|DK", help="Write the business calendar with this "
+              "country's public holidays, and seed 004's service levels, into casectl.yaml.")
 def init(directory: str | None, desk_name: str | None, timezone: str | None,
-         phone: str | None, existing: bool) -> None:
+         phone: str | None, existing: bool, country: str | None) -> None:
     """Make a case repository in DIR (default: here): a new or empty
     directory, or with --existing one that already holds files.
 
     \b
     Example:
-      casectl init servicedesk --desk "Helse Vest IKT" --timezone Europe/Oslo
+      casectl init servicedesk --desk "Helse Vest IKT" --timezone Europe/Oslo --country NO
     """
-    root = desk.init(directory, desk_name, timezone, existing, phone=phone)
+    root = desk.init(directory, desk_name, timezone, existing, phone=phone, country=country)
     click.echo(f"Initialised case repository in {root}")
 
 

@@ -12,7 +12,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_BUG, CasectlError
-from . import cases, desk, desk_admin, edit, followup, reading, triage
+from . import cases, desk, desk_admin, edit, followup, reading, sla, triage
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -92,7 +92,7 @@ for _command in (desk.init, desk.team, desk.agent,
                  cases.handover, cases.log_, cases.priority, cases.start, cases.wait,
                  cases.close, cases.reject, cases.reopen, reading.history, reading.search,
                  reading.validate, edit.edit, desk_admin.category, triage.triage_,
-                 followup.task, followup.contact):
+                 followup.task, followup.contact, sla.org, sla.sla_):
     cli.add_command(_command)
 
 

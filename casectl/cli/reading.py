@@ -54,8 +54,12 @@ def show(ctx: click.Context, case_id: str, reporter_view: bool, fmt: str) -> Non
 @click.option("--type", "types", multiple=True, type=options.TYPE,
               help="Only this type (repeatable).")
 @click.option("--category", metavar="CATEGORY", help="Only this category.")
+@click.option("--breached", is_flag=True, help="Only cases past an SLA target.")
+@click.option("--at-risk", is_flag=True, help="Only cases with less than 20% of an SLA "
+              "target left, not yet breached.")
 @click.option("--sort", type=click.Choice(model.SORT_FIELDS),
-              default="priority", show_default=True, help="Order of the list.")
+              default="priority", show_default=True, help="Order of the list (due: the "
+              "soonest SLA deadline first).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N cases.")
 @click.option("--unread", is_flag=True, help="Only your cases with a reply from the reporter "
               "you have not shown yet.")
@@ -64,12 +68,15 @@ def show(ctx: click.Context, case_id: str, reporter_view: bool, fmt: str) -> Non
 def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool, all_: bool,
           team: str | None,
           assignee: str | None, priorities: Sequence[str], types: Sequence[str],
-          category: str | None, sort: str, limit: int | None, unread: bool, fmt: str) -> None:
+          category: str | None, breached: bool, at_risk: bool, sort: str, limit: int | None,
+          unread: bool, fmt: str) -> None:
     """List cases, open ones by default, most urgent first.
 
     The table fits the terminal (COLUMNS when set; 100 columns when the
     output is not a terminal); `updated` is how long ago the case last
-    changed. --format json, yaml and csv give every field, exactly.
+    changed; `due` the time left to the next SLA deadline (-2h: two hours
+    overdue; empty while waiting or without a running target). --format
+    json, yaml and csv give every field, exactly.
 
     Your cases with a reply from the reporter that you have not shown yet
     are unread: bold on a terminal, marked * before the id with NO_COLOR
@@ -92,10 +99,11 @@ def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool
         session, statuses=[s.lower() for s in statuses], scope=scope, team=team,
         assignee=assignee, priorities=[p.lower() for p in priorities],
         types=[t.lower() for t in types], category=category, sort=sort, limit=limit,
-        unread=unread)
+        unread=unread, breached=breached, at_risk=at_risk)
     for warning in warnings:
         click.echo(f"casectl: warning: {warning}", err=True)
-    filtered = bool(statuses or team or assignee or priorities or types or category or unread)
+    filtered = bool(statuses or team or assignee or priorities or types or category or unread
+                    or breached or at_risk)
     click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("unread",),
                            model.LIST_TABLE_COLUMNS,
                            view=options.view(session),
