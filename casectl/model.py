@@ -128,6 +128,11 @@ REPORTER_HEADER_KEYS = (
 INTERNAL_DATA_KEYS: dict[str, tuple[str, ...]] = {
     "task_added": ("owner",), "task_done": ("owner",),
 }
+# The created event says where the case went and how urgent the desk found
+# it; the reporter sees what they reported. A list of what is shown, as
+# later versions may record more there.
+REPORTER_CREATED_KEYS = ("subject", "description", "type", "category", "reporter", "notify",
+                         "fields")
 
 # The header in the order it is written; every key is always present.
 HEADER_KEYS = (
@@ -449,8 +454,15 @@ def reporter_view(case: Mapping[str, Any]) -> Case:
     if log:
         view["updated"] = max(log, key=_instant)["at"]
     view["log"] = [{**{key: value for key, value in event.items()
-                       if key not in ("public", "data")},
-                    "data": {key: value for key, value in event["data"].items()
-                             if key not in INTERNAL_DATA_KEYS.get(event["kind"], ())}}
+                       if key not in ("public", "data")}, "data": _reporter_data(event)}
                    for event in log]
     return view
+
+
+def _reporter_data(event: Event) -> dict[str, Any]:
+    data = event["data"]
+    if event["kind"] == "created":
+        return {key: _without_internal(data[key]) for key in REPORTER_CREATED_KEYS
+                if key in data}
+    return {key: value for key, value in data.items()
+            if key not in INTERNAL_DATA_KEYS.get(event["kind"], ())}
