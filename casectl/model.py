@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 
 class Priority(StrEnum):
@@ -334,7 +334,9 @@ def _task_done(header: Case, event: Event) -> None:
     header["tasks"] = [*tasks[:position], done, *tasks[position + 1:]]
 
 
-_APPLY_WITH_ID: dict[str, Any] = {"task_added": _task_added, "task_done": _task_done}
+# Kinds whose replay needs the whole event (its id and time), not just its data.
+_APPLY_WITH_ID: dict[str, Callable[[Case, Event], None]] = {
+    "task_added": _task_added, "task_done": _task_done}
 
 _APPLY = {
     "created": _created,
