@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 
 class Priority(StrEnum):
@@ -137,6 +137,11 @@ REPORTER_HEADER_KEYS = (
 INTERNAL_DATA_KEYS: dict[str, tuple[str, ...]] = {
     "task_added": ("owner",), "task_done": ("owner",),
 }
+# The created event says where the case went and how urgent the desk found
+# it; the reporter sees what they reported. A list of what is shown, as
+# later versions may record more there.
+REPORTER_CREATED_KEYS = ("subject", "description", "type", "category", "reporter", "notify",
+                         "fields")
 
 # What `casectl edit` may change, as the keys of an edited event's changes:
 # header keys, and "reporter.<part>" and "fields.<key>" for the parts of
@@ -399,7 +404,9 @@ def _task_done(header: Case, event: Event) -> None:
     header["tasks"] = [*tasks[:position], done, *tasks[position + 1:]]
 
 
-_APPLY_WITH_ID: dict[str, Any] = {"task_added": _task_added, "task_done": _task_done}
+# Kinds whose replay needs the whole event (its id and time), not just its data.
+_APPLY_WITH_ID: dict[str, Callable[[Case, Event], None]] = {
+    "task_added": _task_added, "task_done": _task_done}
 
 _APPLY = {
     "created": _created,
@@ -549,8 +556,15 @@ def reporter_view(case: Mapping[str, Any]) -> Case:
     if log:
         view["updated"] = max(log, key=_instant)["at"]
     view["log"] = [{**{key: value for key, value in event.items()
-                       if key not in ("public", "data")},
-                    "data": {key: value for key, value in event["data"].items()
-                             if key not in INTERNAL_DATA_KEYS.get(event["kind"], ())}}
+                       if key not in ("public", "data")}, "data": _reporter_data(event)}
                    for event in log]
     return view
+
+
+def _reporter_data(event: Event) -> dict[str, Any]:
+    data = event["data"]
+    if event["kind"] == "created":
+        return {key: _without_internal(data[key]) for key in REPORTER_CREATED_KEYS
+                if key in data}
+    return {key: value for key, value in data.items()
+            if key not in INTERNAL_DATA_KEYS.get(event["kind"], ())}

@@ -79,7 +79,7 @@ def local_time(when: str | None, tz: tzinfo | None) -> str:
     return (moment.astimezone(tz) if tz else moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _cells(row: Mapping[str, Any], view: View) -> Mapping[str, Any]:
+def _cells(row: Mapping[str, Any], view: View) -> dict[str, Any]:
     """Times in a table are for reading: `updated` as an age, `at` as local time."""
     shaped = dict(row)
     if view.now is not None and "updated" in row:

@@ -81,6 +81,10 @@ def test_the_view_holds_no_assignment_internals(desk: Path, case_id: str) -> Non
     assert kinds >= {"created", "worklog", "email", "reply", "task_added", "solved"}
     assert all("public" not in event for event in view["log"])
     assert all("owner" not in event["data"] for event in view["log"])
+    created = view["log"][0]
+    assert created["kind"] == "created"
+    assert not {"assignee", "team", "priority"} & set(created["data"])
+    assert created["data"]["description"].startswith("PUBLIC-DESCRIPTION")
     assert [task["id"] for task in view["tasks"]] == ["T2"]  # ids as the desk uses them
     assert all("public" not in task for task in view["tasks"])
     public = [event for event in case["log"] if event["public"]]

@@ -132,7 +132,7 @@ def handover(ctx: click.Context, case_id: str, to: str, note: str | None,
 @click.pass_context
 def log_(ctx: click.Context, case_id: str, text: str, internal: bool, email: bool,
          from_reporter: bool) -> Case:
-    """Add a work log entry, an internal note, an e-mail entry or the reporter's reply.
+    """Add a work log entry, an internal note, an e-mail or the reporter's reply.
 
     Work log entries, e-mails and replies are visible to the reporter; notes
     never are.
@@ -216,7 +216,11 @@ def wait(ctx: click.Context, case_id: str, reason: str | None) -> Case:
 @click.pass_context
 def close(ctx: click.Context, case_id: str, solution: str | None, confirmed: bool,
           unreachable: bool) -> Case:
-    """Solve a case, or close it once the reporter confirms (or cannot be reached).
+    """Solve a case, or close it once the reporter confirms.
+
+    A solved case whose reporter cannot be reached closes with --unreachable
+    after 3 unanswered contact attempts (casectl contact), by phone and
+    e-mail, in 2 different calendar weeks.
 
     \b
     Example:
