@@ -441,11 +441,27 @@ def test_a_kept_document_does_not_revert_what_changed_meanwhile(desk: Path, tmp_
         {"type": {"old": "incident", "new": "order"}}
 
 
+def test_no_editor_on_a_dumb_terminal(desk: Path) -> None:
+    case_id = registered(desk)
+    before = snapshot(desk)
+    code, _, stderr = in_terminal(desk, "edit", case_id, env={"TERM": "dumb"})
+    assert code == 1 and "the terminal is dumb, but VISUAL and EDITOR are unset" in stderr
+    assert snapshot(desk) == before and drafts(desk) == []
+
+
 def test_a_failing_editor_changes_nothing(desk: Path, tmp_path: Path) -> None:
     case_id = registered(desk)
     before = snapshot(desk)
     code, _, stderr = in_terminal(desk, "edit", case_id, env={"EDITOR": "false"})
     assert code == 1 and "there was a problem with the editor 'false'" in stderr
+    assert snapshot(desk) == before and drafts(desk) == []
+    # an editor that fails after the user typed: what they typed is kept
+    code, _, stderr = in_terminal(desk, "edit", case_id, env={"EDITOR": editor(
+        tmp_path, 'text = text.replace("type: incident", "type: order")\n'
+        'path.write_text(text, encoding="utf-8")\nsys.exit(3)')})
+    assert code == 1 and "exited 3" in stderr
+    (kept,) = drafts(desk)
+    assert f"your edit is kept in {kept}" in stderr and "type: order" in kept.read_text()
     assert snapshot(desk) == before
 
 

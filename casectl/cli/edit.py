@@ -38,6 +38,12 @@ def run_editor(path: Path) -> None:
     """Open ``path`` in the editor and wait. Run through the shell, as git
     does, so EDITOR="code --wait" and the like work."""
     editor = editor_command()
+    if editor == "vi" and os.environ.get("TERM") == "dumb" and not (
+            os.environ.get("VISUAL") or os.environ.get("EDITOR")):
+        # As git: vi cannot run on a dumb terminal, and would hang or garble it.
+        raise OperationFailed("the terminal is dumb, but VISUAL and EDITOR are unset",
+                              "set EDITOR, or give the changes as options (casectl edit "
+                              "--help)")
     try:
         done = subprocess.run(["sh", "-c", f'{editor} "$@"', editor, str(path)])
     except OSError as exc:
@@ -47,8 +53,8 @@ def run_editor(path: Path) -> None:
     if done.returncode != 0:
         raise OperationFailed(f"there was a problem with the editor {editor!r} (it exited "
                               f"{done.returncode}); nothing was changed",
-                              f"your text, if any, is in {path}; set VISUAL or EDITOR to an "
-                              "editor that waits until you close the file")
+                              "set VISUAL or EDITOR to an editor that waits until you close "
+                              "the file")
 
 
 @click.command()
@@ -134,7 +140,15 @@ def _in_editor(session: Session, ident: str, reason: str | None) -> Case:
     if base is None:
         click.echo(f"casectl: opening your kept edit {path} again (delete it to start "
                    "afresh)", err=True)
-    run_editor(path)
+    written = path.read_text(encoding="utf-8")
+    try:
+        run_editor(path)
+    except OperationFailed as exc:
+        if base is not None and path.read_text(encoding="utf-8") == written:
+            path.unlink(missing_ok=True)  # nothing typed, nothing to keep
+        else:
+            exc.hint = f"{exc.hint}; your edit is kept in {path}"
+        raise
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
