@@ -284,6 +284,7 @@ def test_org_add_list_and_the_level_a_case_gets(desk, monkeypatch):
         ["gold", "silver", "bronze"]
     doc = load_yaml(case_file(desk, from_org))
     assert doc["sla"] == "gold"
+    assert "priority medium  type incident  sla gold" in ok(act(desk, "show", from_org)).stdout
     created = doc["log"][0]["data"]
     assert created["sla"] == "gold"
     assert created["config"] == git(desk, "rev-parse", "HEAD~3:casectl.yaml").strip()
