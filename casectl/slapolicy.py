@@ -94,7 +94,10 @@ class Judge:
     _calendars: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def policy(self, blob: str | None) -> tuple[dict[str, Any], str, bool]:
-        """(policy, its key, whether it is the one the case arrived under)."""
+        """(policy, its key, whether it is the one the case asks for): a case
+        naming no blob (registered before casectl recorded one) asks for
+        the current casectl.yaml; one naming a blob this repository lacks
+        gets the current one instead of the one it asks for."""
         if blob and blob in self.policies:
             return self.policies[blob], blob, True
         return self.current, "current", not blob
@@ -139,8 +142,7 @@ def with_holidays(found: Judge, state: Path | None, country: str | None = None) 
 def index_fields(found: Judge, case: Mapping[str, Any], tz: tzinfo
                  ) -> tuple[Any, ...]:
     """The SLA columns of a case's row in the query index (see index.py):
-    level, due (text and instant), breach and risk instants in ms since 1970,
-    and whether the config blob pinned the policy."""
+    level, due (text and instant), breach and risk instants in ms since 1970."""
     # The instants kept do not depend on ``now``: a running clock's due and
     # risk instants follow from its events alone; so the last event will do.
     last = datetime.fromisoformat(case["updated"])  # the last event's time (replay)
@@ -190,9 +192,9 @@ def read_current(root: Path) -> dict[str, Any]:
 
 
 def row_fields(found: Judge, case: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """The SLA columns of a case's index row (index_fields), or None when
-    its config blob is not known yet (the indexer reads it from git and
-    asks again)."""
+    """The SLA columns of a case's index row (index_fields, and whether its
+    own config blob judged it), or None when its config blob is not known
+    yet (the indexer reads it from git and asks again)."""
     created = _created(case)
     if not found.knows(created.get("config")):
         return None
