@@ -438,3 +438,28 @@ def test_hand_written_dates_and_norway_need_no_quotes(desk, monkeypatch):
     case_id = new_case(desk)
     # Monday 60, Tuesday closed, Wednesday 390, Thursday 08:30 + 330.
     assert sla(desk, case_id)["resolution"]["due"] == "2026-12-03T14:00:00+01:00"
+
+
+def test_cases_from_before_follow_the_current_calendar_in_lists_too(desk, monkeypatch):
+    """A case written before casectl recorded a config blob (nor a level) is
+    judged under the current casectl.yaml, and the query index computes it
+    again when the calendar changes; a case with its blob is not."""
+    at(monkeypatch, "2026-11-30T09:00:00+01:00")  # Monday
+    old, pinned = new_case(desk), new_case(desk)
+    path = case_file(desk, old)
+    doc = load_yaml(path)
+    del doc["sla"], doc["log"][0]["data"]["sla"], doc["log"][0]["data"]["config"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    git(desk, "-c", "user.name=A", "-c", "user.email=a@example.no", "commit", "-qam",
+        "a case as casectl 0.2 wrote it")
+    assert ok(act(desk, "validate")).exit_code == 0
+
+    def dues() -> dict[str, str]:
+        rows = json.loads(ok(act(desk, "list", "--json")).stdout)
+        return {row["id"]: (row["sla"], row["due"]) for row in rows}
+    assert dues() == {old: ("bronze", "2026-12-02T09:00:00+01:00"),
+                      pinned: ("bronze", "2026-12-02T09:00:00+01:00")}
+    edit_config(desk, lambda data: data.update(calendar={"closed": ["2026-12-01"]}))
+    assert dues() == {old: ("bronze", "2026-12-03T09:00:00+01:00"),
+                      pinned: ("bronze", "2026-12-02T09:00:00+01:00")}
+    assert sla(desk, old)["resolution"]["due"] == "2026-12-03T09:00:00+01:00"
