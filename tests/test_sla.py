@@ -463,3 +463,34 @@ def test_cases_from_before_follow_the_current_calendar_in_lists_too(desk, monkey
     assert dues() == {old: ("bronze", "2026-12-03T09:00:00+01:00"),
                       pinned: ("bronze", "2026-12-02T09:00:00+01:00")}
     assert sla(desk, old)["resolution"]["due"] == "2026-12-03T09:00:00+01:00"
+
+
+def test_list_and_actions_do_not_import_the_holidays_package(desk, monkeypatch):
+    """`import holidays` costs ~200 ms: once its dates are cached under
+    .git/casectl, neither `list` (even right after an action, when the index
+    catches up) nor `sla ID` imports it."""
+    import subprocess
+    import sys
+
+    at(monkeypatch, "2026-11-30T09:00:00+01:00")
+    case_id = new_case(desk)
+    ok(act(desk, "list"))  # fills the caches
+    assert (desk / ".git" / "casectl" / "holidays.json").is_file()
+    probe = ("import sys\nfrom casectl.cli import cli\n"
+             "try:\n    cli(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "print('imported' if 'holidays' in sys.modules else 'not imported')\n")
+    for args in (("new", "--subject", "Skjerm"), ("list",), ("sla", case_id)):
+        done = subprocess.run([sys.executable, "-c", probe, "--repo", str(desk), "--as", "kari",
+                               *args], capture_output=True, text=True, check=True)
+        assert done.stdout.strip().splitlines()[-1] == "not imported", (args, done.stderr)
+
+
+def test_sla_formats(desk, monkeypatch):
+    at(monkeypatch, "2026-11-30T09:00:00+01:00")
+    case_id = new_case(desk, "--priority", "high")
+    as_yaml = yaml.safe_load(ok(act(desk, "sla", case_id, "--format", "yaml")).stdout)
+    assert as_yaml == sla(desk, case_id)
+    lines = ok(act(desk, "sla", case_id, "--format", "csv")).stdout.splitlines()
+    assert lines[0] == ("id,level,priority,clock,target_minutes,due,done,breached,"
+                        "remaining_minutes,paused_minutes")
+    assert lines[1].startswith(f"{case_id},bronze,high,reaction,30,2026-11-30T09:30:00+01:00")
