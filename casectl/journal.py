@@ -811,10 +811,7 @@ def store_blob(root: Path, data: bytes) -> str:
     return git(root, "hash-object", "-w", "--stdin", input=data).strip()
 
 
-def read_blob(root: Path, oid: str) -> bytes | None:
-    """A blob by its id, or None when the object store lacks it (a clone
-    that never had it, say)."""
-    for _, kind, data in _batch(root, [oid]):
-        if kind == "blob":
-            return data
-    return None
+def read_blobs_by_id(root: Path, oids: Sequence[str]) -> dict[str, bytes]:
+    """Blobs by their ids, through one cat-file process; an id the object
+    store lacks (a clone that never had it, say) is left out."""
+    return {oid: data for oid, kind, data in _batch(root, list(oids)) if kind == "blob"}

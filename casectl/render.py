@@ -199,7 +199,8 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
     owner = f"assignee {doc['assignee']}" if doc.get("assignee") else "unassigned"
     lines = [f"{doc['id']}  {doc['subject']}",
              f"  status {doc['status']}  priority {doc['priority']}  type {doc['type']}"
-             + (f"  category {doc['category']}" if doc.get("category") else ""),
+             + (f"  category {doc['category']}" if doc.get("category") else "")
+             + (f"  sla {doc['sla']}" if doc.get("sla") else ""),
              f"  {team}  {owner}",
              f"  reporter {who or '-'}" + ("  (notified by e-mail)" if doc.get("notify") else ""),
              *_lifecycle(doc, view)]

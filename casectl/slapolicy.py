@@ -21,25 +21,42 @@ from . import clock, config as configmod, journal, model, publicholidays, sla, y
 from .errors import InvalidData, UsageError
 
 POLICY_CACHE = "sla-configs.json"
+POLICY_FORMAT = 1  # bump when config.sla_policy's output changes: the cache is then ignored
 
 
 def _read_cache(state: Path | None) -> dict[str, Any]:
+    """blob id -> policy. The file keeps each distinct policy once: every
+    team or agent added makes a new casectl.yaml blob with the same policy."""
     if state is None:
         return {}
     try:
         found = json.loads((state / POLICY_CACHE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if found["format"] != POLICY_FORMAT:
+            return {}
+        policies, blobs = found["policies"], found["blobs"]
+        return {blob: policies[number] for blob, number in blobs.items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _write_cache(state: Path | None, cache: Mapping[str, Any]) -> None:
     if state is None:
         return
+    numbers: dict[str, int] = {}
+    policies: list[Any] = []
+    blobs: dict[str, int] = {}
+    for blob, policy in cache.items():
+        text = json.dumps(policy, sort_keys=True)
+        if text not in numbers:
+            numbers[text] = len(policies)
+            policies.append(policy)
+        blobs[blob] = numbers[text]
     path = state / POLICY_CACHE
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temp.write_text(json.dumps(cache, separators=(",", ":")), encoding="utf-8")
+        temp.write_text(json.dumps({"format": POLICY_FORMAT, "policies": policies,
+                                    "blobs": blobs},
+                                   separators=(",", ":")), encoding="utf-8")
         os.replace(temp, path)
     except OSError:  # a read-only repository: it is only a cache
         temp.unlink(missing_ok=True)
@@ -71,8 +88,9 @@ def resolve_blobs(root: Path, state: Path | None, blobs: Sequence[str]
         else:
             missing.append(blob)
     if missing:
+        contents = journal.read_blobs_by_id(root, missing)
         for blob in missing:
-            data = journal.read_blob(root, blob)
+            data = contents.get(blob)
             found[blob] = None if data is None else _policy_of_text(data)
             if found[blob] is not None:  # a missing blob may arrive with the next fetch
                 cache[blob] = found[blob]
@@ -94,7 +112,10 @@ class Judge:
     _calendars: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def policy(self, blob: str | None) -> tuple[dict[str, Any], str, bool]:
-        """(policy, its key, whether it is the one the case arrived under)."""
+        """(policy, its key, whether it is the one the case asks for): a case
+        naming no blob (registered before casectl recorded one) asks for
+        the current casectl.yaml; one naming a blob this repository lacks
+        gets the current one instead of the one it asks for."""
         if blob and blob in self.policies:
             return self.policies[blob], blob, True
         return self.current, "current", not blob
@@ -139,8 +160,7 @@ def with_holidays(found: Judge, state: Path | None, country: str | None = None) 
 def index_fields(found: Judge, case: Mapping[str, Any], tz: tzinfo
                  ) -> tuple[Any, ...]:
     """The SLA columns of a case's row in the query index (see index.py):
-    level, due (text and instant), breach and risk instants in ms since 1970,
-    and whether the config blob pinned the policy."""
+    level, due (text and instant), breach and risk instants in ms since 1970."""
     # The instants kept do not depend on ``now``: a running clock's due and
     # risk instants follow from its events alone; so the last event will do.
     last = datetime.fromisoformat(case["updated"])  # the last event's time (replay)
@@ -190,9 +210,9 @@ def read_current(root: Path) -> dict[str, Any]:
 
 
 def row_fields(found: Judge, case: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """The SLA columns of a case's index row (index_fields), or None when
-    its config blob is not known yet (the indexer reads it from git and
-    asks again)."""
+    """The SLA columns of a case's index row (index_fields, and whether its
+    own config blob judged it), or None when its config blob is not known
+    yet (the indexer reads it from git and asks again)."""
     created = _created(case)
     if not found.knows(created.get("config")):
         return None

@@ -284,6 +284,7 @@ def test_org_add_list_and_the_level_a_case_gets(desk, monkeypatch):
         ["gold", "silver", "bronze"]
     doc = load_yaml(case_file(desk, from_org))
     assert doc["sla"] == "gold"
+    assert "priority medium  type incident  sla gold" in ok(act(desk, "show", from_org)).stdout
     created = doc["log"][0]["data"]
     assert created["sla"] == "gold"
     assert created["config"] == git(desk, "rev-parse", "HEAD~3:casectl.yaml").strip()
@@ -437,3 +438,59 @@ def test_hand_written_dates_and_norway_need_no_quotes(desk, monkeypatch):
     case_id = new_case(desk)
     # Monday 60, Tuesday closed, Wednesday 390, Thursday 08:30 + 330.
     assert sla(desk, case_id)["resolution"]["due"] == "2026-12-03T14:00:00+01:00"
+
+
+def test_cases_from_before_follow_the_current_calendar_in_lists_too(desk, monkeypatch):
+    """A case written before casectl recorded a config blob (nor a level) is
+    judged under the current casectl.yaml, and the query index computes it
+    again when the calendar changes; a case with its blob is not."""
+    at(monkeypatch, "2026-11-30T09:00:00+01:00")  # Monday
+    old, pinned = new_case(desk), new_case(desk)
+    path = case_file(desk, old)
+    doc = load_yaml(path)
+    del doc["sla"], doc["log"][0]["data"]["sla"], doc["log"][0]["data"]["config"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    git(desk, "-c", "user.name=A", "-c", "user.email=a@example.no", "commit", "-qam",
+        "a case as casectl 0.2 wrote it")
+    assert ok(act(desk, "validate")).exit_code == 0
+
+    def dues() -> dict[str, str]:
+        rows = json.loads(ok(act(desk, "list", "--json")).stdout)
+        return {row["id"]: (row["sla"], row["due"]) for row in rows}
+    assert dues() == {old: ("bronze", "2026-12-02T09:00:00+01:00"),
+                      pinned: ("bronze", "2026-12-02T09:00:00+01:00")}
+    edit_config(desk, lambda data: data.update(calendar={"closed": ["2026-12-01"]}))
+    assert dues() == {old: ("bronze", "2026-12-03T09:00:00+01:00"),
+                      pinned: ("bronze", "2026-12-02T09:00:00+01:00")}
+    assert sla(desk, old)["resolution"]["due"] == "2026-12-03T09:00:00+01:00"
+
+
+def test_list_and_actions_do_not_import_the_holidays_package(desk, monkeypatch):
+    """`import holidays` costs ~200 ms: once its dates are cached under
+    .git/casectl, neither `list` (even right after an action, when the index
+    catches up) nor `sla ID` imports it."""
+    import subprocess
+    import sys
+
+    at(monkeypatch, "2026-11-30T09:00:00+01:00")
+    case_id = new_case(desk)
+    ok(act(desk, "list"))  # fills the caches
+    assert (desk / ".git" / "casectl" / "holidays.json").is_file()
+    probe = ("import sys\nfrom casectl.cli import cli\n"
+             "try:\n    cli(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "print('imported' if 'holidays' in sys.modules else 'not imported')\n")
+    for args in (("new", "--subject", "Skjerm"), ("list",), ("sla", case_id)):
+        done = subprocess.run([sys.executable, "-c", probe, "--repo", str(desk), "--as", "kari",
+                               *args], capture_output=True, text=True, check=True)
+        assert done.stdout.strip().splitlines()[-1] == "not imported", (args, done.stderr)
+
+
+def test_sla_formats(desk, monkeypatch):
+    at(monkeypatch, "2026-11-30T09:00:00+01:00")
+    case_id = new_case(desk, "--priority", "high")
+    as_yaml = yaml.safe_load(ok(act(desk, "sla", case_id, "--format", "yaml")).stdout)
+    assert as_yaml == sla(desk, case_id)
+    lines = ok(act(desk, "sla", case_id, "--format", "csv")).stdout.splitlines()
+    assert lines[0] == ("id,level,priority,clock,target_minutes,due,done,breached,"
+                        "remaining_minutes,paused_minutes")
+    assert lines[1].startswith(f"{case_id},bronze,high,reaction,30,2026-11-30T09:30:00+01:00")

@@ -32,8 +32,6 @@ def case_clocks(session: Session, case_id: str) -> tuple[dict[str, Any], list[st
     return sla.report(case["id"], level, case["priority"], reaction, resolution, tz), notes
 
 
-
-
 def overview(session: Session) -> tuple[list[dict[str, Any]], list[str]]:
     """Open cases breached or at risk, breached first, soonest due first."""
     from .queries import list_cases

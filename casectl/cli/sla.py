@@ -76,8 +76,8 @@ OVERVIEW_FIELDS = ("id", "state", "level", "priority", "status", "due", "assigne
 
 @click.command("sla")
 @click.argument("case_id", metavar="[ID]", required=False)
-@click.option("--check", is_flag=True, help="Print nothing; exit 1 if any open case has "
-              "breached its SLA, else 0 (for cron and CI).")
+@click.option("--check", is_flag=True, help="Exit 1 if any open case has breached its SLA "
+              "(how many, on stderr), else 0, silently (for cron and CI).")
 @options.output_options
 @click.pass_context
 def sla_(ctx: click.Context, case_id: str | None, check: bool, fmt: str) -> None:
