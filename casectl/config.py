@@ -146,6 +146,22 @@ class Config:
                                 f"list), or reactivate them: {self.reactivation(agent_id)}")
         return agent_id
 
+    def named(self, target: str) -> tuple[str, str]:
+        """('agent' or 'team', the id) of whom a --to or --assignee names;
+        with no agents or teams listed (one person working alone) a name is
+        an agent's."""
+        if not (self.agents or self.teams):
+            return "agent", check_slug("agent", target)
+        return self.is_agent_or_team(target)
+
+    def receiver(self, target: str) -> tuple[str, str]:
+        """Whom a case or task is given to (handover --to, task add --to):
+        as ``named``, and an agent must be active."""
+        kind, ident = self.named(target)
+        if kind == "agent" and self.agents:
+            self.assignable_agent(ident)
+        return kind, ident
+
     def reactivation(self, agent_id: str) -> str:
         """Who can bring a deactivated agent back, and how, for hints."""
         admins = sorted(ident for ident, agent in self.agents.items()
@@ -363,11 +379,11 @@ def sla_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         found.append(("sla.default", f"the default level {default!r} is not one of the "
                       f"levels: {', '.join(levels)}"))
     for priority, given in (sla.get("targets") or {}).items():
-        for clock, text in (given or {}).items():
+        for which, text in (given or {}).items():
             try:
                 duration_minutes(text, 390)
             except UsageError as exc:
-                found.append((f"sla.targets.{priority}.{clock}", f"{exc.message}; {exc.hint}"))
+                found.append((f"sla.targets.{priority}.{which}", f"{exc.message}; {exc.hint}"))
     for org, entry in (data.get("orgs") or {}).items():
         if entry.get("sla") not in levels:
             found.append((f"orgs.{org}.sla", f"level {entry.get('sla')!r} is not one of the "

@@ -8,7 +8,7 @@ import errno
 import fcntl
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from . import ids, journal
 from .config import CONFIG_FILE

@@ -152,12 +152,14 @@ def test_a_deactivated_agent_cannot_be_given_cases(desk: Path) -> None:
     ok(desk, "agent", "deactivate", "per")
     for args in (("assign", case_id, "--to", "per"),
                  ("handover", case_id, "--to", "per", "--note", "Til Per"),
-                 ("new", "--subject", "Til Per", "--assignee", "per")):
+                 ("new", "--subject", "Til Per", "--assignee", "per"),
+                 ("task", "add", case_id, "--to", "per", "--subject", "Bytt switch")):
         result = fails(desk, 1, *args, agent="kari")
         assert "agent per is deactivated and cannot be given cases" in result.stderr, args
         assert "casectl agent activate per" in result.stderr
-    # their team can still be given cases
+    # their team can still be given cases, and their tasks are still listed
     ok(desk, "assign", case_id, "--team", "nettverk", agent="kari")
+    assert ok(desk, "task", "list", "--assignee", "per", agent="kari").exit_code == 0
 
 
 def test_activate_brings_them_back(desk: Path) -> None:

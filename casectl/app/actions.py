@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
-from .. import clock, config as configmod, ids, journal, model, readmarks, schema, store, \
+from .. import clock, ids, journal, model, readmarks, schema, store, \
     transaction, workflow, yamlio
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
@@ -238,12 +238,7 @@ def take(session: Session, case_id: str, note: str | None) -> Case:
 def handover(session: Session, case_id: str, to: str, note: str | None,
              answers: triage.Answers = triage.NO_ANSWERS) -> Case:
     config = session.config
-    if config.agents or config.teams:
-        kind, to = config.is_agent_or_team(to)
-        if kind == "agent":
-            config.assignable_agent(to)
-    else:
-        kind, to = "agent", configmod.check_slug("agent", to)
+    kind, to = config.receiver(to)
     text = clean_text(note, "the handover note")
     if kind == "agent":
         def handed(case: Case) -> list[workflow.Step]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import config as configmod, contact, model, tasks
+from .. import contact, model, tasks
 from ..errors import UsageError
 from ..model import Case
 from .actions import change_case, load_case
@@ -13,19 +13,10 @@ from .inputs import clean_subject, clean_text
 from .session import Session
 
 
-def _target(session: Session, to: str) -> tuple[str, str]:
-    """('agent' or 'team', id) of a --to; with no agents or teams listed
-    (one person working alone) a name is taken as an agent's."""
-    config = session.config
-    if config.agents or config.teams:
-        return config.is_agent_or_team(to)
-    return "agent", configmod.check_slug("agent", to.strip().lower())
-
-
 def add_task(session: Session, case_id: str, *, to: str, subject: str | None,
              need: str | None = None) -> tuple[Case, dict[str, Any]]:
     """Delegate part of a case; the case and the new task."""
-    to_kind, target = _target(session, to)
+    to_kind, target = session.config.receiver(to)
     text = clean_subject(subject or "")
     need_text = clean_text(need, "the need")
     case = change_case(session, case_id, "task-add", lambda case: tasks.add(
@@ -53,7 +44,7 @@ def list_tasks(session: Session, *, assignee: str | None = None, open_only: bool
         agents = [me]
         teams = list(session.config.agents.get(me, {}).get("teams") or [])
     elif assignee is not None:
-        kind, target = _target(session, assignee)
+        kind, target = session.config.named(assignee)
         (agents if kind == "agent" else teams).append(target)
     found, warnings = index.tasks(session.root, agents=agents, teams=teams,
                                   open_only=open_only, filtered=assignee is not None)
