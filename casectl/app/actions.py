@@ -12,6 +12,7 @@ from .. import clock, ids, journal, model, readmarks, schema, store, \
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
 from . import triage
+from .schema_support import desk_is_older, older_schemas
 from .inputs import clean_line, clean_phone, clean_subject, clean_text, email_address
 from .session import Session
 
@@ -87,9 +88,16 @@ def _commit_message(case: Case, action: str, agent: str, events: Sequence[model.
                            [("Case", case["id"]), ("Action", action), ("Agent", agent)], body)
 
 
-def refuse_invalid(what: str, field_name: str, message: str) -> NoReturn:
+def refuse_invalid(what: str, field_name: str, message: str, *,
+                   session: Session | None = None, schema_name: str = "",
+                   document: Any = None) -> NoReturn:
     """The last check before writing: whatever the command line let through,
-    no file that fails its schema is committed."""
+    no file that fails its schema is committed. When the desk's copy of the
+    schema (``schema_name``) rejects the document and this casectl's own
+    accepts it, the desk's schemas are older than the feature used: say how
+    to take the new ones rather than blame the value."""
+    if session is not None and desk_is_older(session.root / "schemas", schema_name, document):
+        raise older_schemas(schema_name, f"what this command writes ({field_name})")
     if len(message) > 160:  # jsonschema quotes the whole offending value
         message = message[:80] + " ... " + message[-60:]
     raise UsageError(f"{what} would not be valid: {field_name}: {message}",
@@ -101,7 +109,8 @@ def _save(session: Session, rel: str, case: Case, action: str,
     """Check the new document against the schema, then write and commit it."""
     problems = validator(session, schema.CASE_SCHEMA).problems(case, rel)
     if problems:
-        refuse_invalid("the case", problems[0].field, problems[0].message)
+        refuse_invalid("the case", problems[0].field, problems[0].message,
+                       session=session, schema_name=schema.CASE_SCHEMA, document=case)
     agent, author = session.actor()
     moment = datetime.fromisoformat(events[-1]["at"])
     transaction.commit_files(session.root, {rel: yamlio.dump(case)},

@@ -116,7 +116,8 @@ def _change_config(session: Session, action: str, subject: str,
         change(config)
         found = configmod.problems(config.data, session.root, session.state)
         if found:
-            refuse_invalid(configmod.CONFIG_FILE, *found[0])
+            refuse_invalid(configmod.CONFIG_FILE, *found[0], session=session,
+                           schema_name=schema.CONFIG_SCHEMA, document=config.data)
         transaction.commit_files(
             session.root, {configmod.CONFIG_FILE: configmod.dump(config)},
             journal.message(f"casectl {action}: {subject}",
