@@ -196,7 +196,7 @@ def test_an_older_desk_is_told_to_take_the_new_schemas(desk: Path) -> None:
     case_path.write_text(json.dumps(case_schema, indent=2))
     git(desk, "-c", "user.name=A", "-c", "user.email=a@example.no", "commit", "-qam", "old")
     result = fails(desk, 1, "agent", "deactivate", "per")
-    assert "desk-schemas-current" in result.stderr and "cp " in result.stderr
+    assert "desk-schemas-current" in result.stderr and "casectl upgrade" in result.stderr
     result = fails(desk, 1, "edit", new_case(desk), "--subject", "Ny")
     assert "predates edited events" in result.stderr
 

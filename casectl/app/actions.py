@@ -32,6 +32,9 @@ def load_case(session: Session, case_id: str) -> tuple[str, Case]:
     try:
         doc = yamlio.read_mapping(path, rel)
         problems = validator(session, schema.CASE_SCHEMA).problems(doc, rel)
+        if problems and desk_is_older(session.root / "schemas", schema.CASE_SCHEMA, doc):
+            # A case written by a newer casectl (in another clone, say).
+            raise older_schemas(schema.CASE_SCHEMA, f"what {rel} holds ({problems[0].field})")
         if not problems:
             problems = schema.semantic_problems(doc, rel, path.stem,
                                                 (path.parent.parent.name, path.parent.name))

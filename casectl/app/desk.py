@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .. import clock, config as configmod, journal, schema, store, transaction, yamlio
 from ..config import Config
-from ..errors import OperationFailed, RuleViolation, UsageError
+from ..errors import InvalidData, OperationFailed, RuleViolation, UsageError
 from .actions import refuse_invalid
 from .inputs import clean_line, clean_name, clean_phone, email_address
 from .session import Session
@@ -247,3 +247,40 @@ def add_agent(session: Session, agent_id: str, name: str, email: str,
         config.agents[agent_id] = entry
     _change_config(session, "agent-add", agent_id, change)
     return {"id": agent_id, **entry}
+
+
+def upgrade(repo: str | None, as_agent: str | None) -> list[str]:
+    """Take this casectl's schemas into the desk's schemas/, one commit; the
+    files it changed (none: the desk's are current).
+
+    A desk keeps the schemas `init` copied, and its CI validates against
+    them, so a newer casectl's features (new events, new settings) are
+    refused until the desk takes the new ones. casectl.yaml may already use
+    what only the new schemas allow, so it is read without validation here:
+    only its agents are needed, to know who commits."""
+    root = store.find_root(repo)
+    transaction.settle(root)
+    files = {}
+    for name in schema.SCHEMA_FILES:
+        packaged = (schema.PACKAGED_SCHEMAS / name).read_text(encoding="utf-8")
+        path = root / "schemas" / name
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current != packaged:
+            files[f"schemas/{name}"] = packaged
+    if not files:
+        return []
+    path = root / configmod.CONFIG_FILE
+    data = yamlio.read_mapping(path, configmod.CONFIG_FILE)
+    if not isinstance(data.get("desk"), dict) or not isinstance(data.get("agents", {}), dict):
+        raise InvalidData(configmod.CONFIG_FILE, "desk or agents is not a mapping",
+                          field="desk", hint="correct casectl.yaml first")
+    session = Session(root, Config(data, path), as_agent)
+    agent, author = session.actor()
+    from .. import __version__
+
+    with store.locked(root):
+        transaction.recover(root)
+        transaction.commit_files(root, files, journal.message(
+            f"casectl upgrade: schemas of casectl {__version__}",
+            [("Action", "upgrade"), ("Agent", agent)]), author, session.now())
+    return sorted(files)

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import click
 
-from .. import render
+from .. import __version__, render
 from ..app import desk
 from ..roles import ROLES
 from . import options, triage as triage_cli
@@ -35,6 +35,27 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
     """
     root = desk.init(directory, desk_name, timezone, existing, phone=phone, country=country)
     click.echo(f"Initialised case repository in {root}")
+
+
+@click.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Take this casectl's schemas into the desk (one commit).
+
+    A desk validates against the schemas/ that init copied; a newer
+    casectl's events and settings are refused there until the desk takes
+    the new schemas. Older case files stay valid under them.
+
+    \b
+    Example:
+      casectl upgrade && git push
+    """
+    obj = ctx.find_root().obj
+    changed = desk.upgrade(obj["repo"], obj["as_agent"])
+    if changed:
+        click.echo(f"Updated {', '.join(changed)} to casectl {__version__}'s")
+    else:
+        click.echo(f"The desk's schemas are casectl {__version__}'s already")
 
 
 @click.group()

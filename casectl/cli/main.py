@@ -87,7 +87,7 @@ def cli(ctx: click.Context, repo: str | None, as_agent: str | None) -> None:
     ctx.obj = {"repo": repo, "as_agent": as_agent}
 
 
-for _command in (desk.init, desk.team, desk.agent,
+for _command in (desk.init, desk.upgrade, desk.team, desk.agent,
                  cases.new, reading.show, reading.list_, cases.assign, cases.take,
                  cases.handover, cases.log_, cases.priority, cases.start, cases.wait,
                  cases.close, cases.reject, cases.reopen, reading.history, reading.search,
