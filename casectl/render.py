@@ -190,11 +190,7 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
         flat.update({f"answer_{k}": v["answer"] for k, v in (doc.get("answers") or {}).items()})
         return rows([flat], "csv", list(flat))
     view = view or View()
-    reporter = doc.get("reporter") or {}
-    who = " ".join(filter(None, [reporter.get("name"),
-                                 f"<{reporter['email']}>" if reporter.get("email") else None,
-                                 reporter.get("phone"), reporter.get("org") and
-                                 f"({reporter['org']})"]))
+    who = _reporter_words(doc)
     team = f"team {doc['team']}" if doc.get("team") else "no team"
     owner = f"assignee {doc['assignee']}" if doc.get("assignee") else "unassigned"
     lines = [f"{doc['id']}  {doc['subject']}",
@@ -243,17 +239,22 @@ def _triage(doc: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _reporter_words(doc: Mapping[str, Any]) -> str:
+    """The reporter as one line: name <address> phone (organisation)."""
+    reporter = doc.get("reporter") or {}
+    return " ".join(filter(None, [reporter.get("name"),
+                                  f"<{reporter['email']}>" if reporter.get("email") else None,
+                                  reporter.get("phone"), reporter.get("org") and
+                                  f"({reporter['org']})"]))
+
+
 def reporter_case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
     """What the reporter may see of a case (model.reporter_view); machines
     get the same document as they do from `show`, less what is hidden."""
     if fmt != "table":
         return case(doc, fmt, view)
     view = view or View()
-    reporter = doc.get("reporter") or {}
-    who = " ".join(filter(None, [reporter.get("name"),
-                                 f"<{reporter['email']}>" if reporter.get("email") else None,
-                                 reporter.get("phone"), reporter.get("org") and
-                                 f"({reporter['org']})"]))
+    who = _reporter_words(doc)
     lines = [f"{doc['id']}  {doc['subject']}",
              f"  status {doc['status']}  type {doc['type']}"
              + (f"  category {doc['category']}" if doc.get("category") else ""),
