@@ -1,0 +1,191 @@
+"""The seeds' procedures played end to end through the command line, each
+step at a frozen time (CASECTL_NOW), on a desk made with `casectl init`:
+seed 000 (MoreService, Responssenteret) and seed 004 (the Danish handbook
+for case handling). Seed 003, the urgent case, is in test_urgent.py.
+Each test asserts on the case file (events and header), on `git log`
+(authors, Action trailers) and ends with `casectl validate` clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import Result
+
+from helpers import case_file, commits, git, load_case, load_yaml, run
+
+
+def at(repo: Path, when: str, agent: str, *args: str) -> Result:
+    """`casectl` in ``repo`` by ``agent`` with the desk's clock at ``when``."""
+    return run("--repo", str(repo), "--as", agent, *args, env={"CASECTL_NOW": when})
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def setup(repo: Path, when: str, *commands: tuple[str, ...]) -> None:
+    """Desk administration steps, each by the first agent (kari)."""
+    for args in commands:
+        acting = () if args[:2] == ("agent", "add") and args[2] == "kari" else ("--as", "kari")
+        ok(run("--repo", str(repo), *acting, *args, env={"CASECTL_NOW": when}))
+
+
+def listed(repo: Path, when: str, agent: str, *args: str) -> list[dict[str, Any]]:
+    return json.loads(ok(at(repo, when, agent, "list", "--json", *args)))
+
+
+def case_log(repo: Path, case_id: str) -> list[tuple[str, str, bool]]:
+    """The case's events as (kind, by, public)."""
+    return [(e["kind"], e["by"], e["public"]) for e in load_case(repo, case_id)["log"]]
+
+
+def actions(repo: Path, case_id: str) -> list[tuple[str, str]]:
+    """The case's commits, oldest first, as (author, Action trailer)."""
+    found = commits(repo, "--reverse", "--grep", f"Case: {case_id}")
+    return [(c["author"], c["trailers"]["Action"]) for c in found]
+
+
+# ---------------------------------------------------------------- seed 000
+
+DAY = "2026-11-24"  # a Tuesday
+
+
+def t(clock: str, day: str = DAY) -> str:
+    return f"{day}T{clock}+01:00"
+
+
+def moreservice_desk(tmp_path: Path) -> Path:
+    """Responssenteret: the operators, and the teams a case can be handed to
+    (K-IKT, E-helse), on a Norwegian desk."""
+    repo = tmp_path / "responssenteret"
+    ok(run("init", str(repo), "--desk", "Responssenteret", "--country", "NO",
+           env={"CASECTL_NOW": t("07:30:00")}))
+    setup(repo, t("07:31:00"),
+          ("team", "add", "responssenteret", "--name", "Responssenteret",
+           "--email", "post@responssenteret.example.no"),
+          ("team", "add", "k-ikt", "--name", "K-IKT"),
+          ("team", "add", "e-helse", "--name", "E-helse"),
+          ("agent", "add", "kari", "--name", "Kari Nordmann",
+           "--email", "kari@responssenteret.example.no", "--team", "responssenteret",
+           "--role", "receiver", "--role", "handler", "--role", "admin"),
+          ("agent", "add", "ingrid", "--name", "Ingrid Solberg",
+           "--email", "ingrid@responssenteret.example.no", "--team", "responssenteret",
+           "--role", "handler"),
+          ("agent", "add", "per", "--name", "Per Hansen", "--email", "per@k-ikt.example.no",
+           "--team", "k-ikt", "--role", "handler"),
+          ("category", "add", "Velferdsteknologi", "Fagsystem", "Tilgang"))
+    return repo
+
+
+def test_seed_000_moreservice_procedure(tmp_path: Path) -> None:
+    """Seed 000: a case registered on behalf of a caller, taken over by the
+    next shift, worked with a work log entry and an internal note, a task
+    given to K-IKT, the reporter's answer unread until shown, closed with a
+    solution e-mail; the closed case leaves the overview but is found."""
+    repo = moreservice_desk(tmp_path)
+    assert load_yaml(repo / "casectl.yaml")["calendar"]["country"] == "NO"
+
+    # 1-11: register the case on behalf of the caller, with subject, EPJ
+    # number and municipality; the reporting user; notify by e-mail; the
+    # category; medium by default; the registering agent responsible; started.
+    case_id = ok(at(repo, t("13:40:12"), "kari", "new",
+                    "--subject", "Trygghetsalarm melder ikke inn til responssenteret",
+                    "--field", "epj=EPJ-48213", "--field", "kommune=Ålesund",
+                    "--reporter", "Sigrid Bakken <sigrid.bakken@alesund.kommune.example.no>",
+                    "--phone", "+47 917 22 418", "--org", "Ålesund kommune", "--notify",
+                    "--category", "velferdsteknologi",
+                    "--description", "Alarmen hos bruker i Nørvevika sender ikke testalarm. "
+                    "Hjemmetjenesten har byttet batteri uten at det hjalp.")).strip()
+    ok(at(repo, t("13:41:00"), "kari", "start", case_id))
+    case = load_case(repo, case_id)
+    assert (case["status"], case["priority"], case["assignee"], case["team"]) == \
+        ("started", "medium", "kari", "responssenteret")
+    assert case["fields"] == {"epj": "EPJ-48213", "kommune": "Ålesund"}
+    assert case["category"] == "Velferdsteknologi"  # in the listed spelling
+    assert case["reporter"]["name"] == "Sigrid Bakken" and case["notify"] is True
+    assert case["created"] == "2026-11-24T13:40:12+01:00"
+
+    # The shift ends: the next shift's operator takes the case over.
+    ok(at(repo, t("15:05:00"), "ingrid", "take", case_id, "--note", "Overtatt ved vaktskifte"))
+    # 12: a work log entry (the reporter sees it, no e-mail); 13: an internal note.
+    ok(at(repo, t("15:20:00"), "ingrid", "log", case_id,
+          "Ringte hjemmetjenesten: alarmen har strøm, men får ikke kontakt med mottaket."))
+    ok(at(repo, t("15:22:00"), "ingrid", "log", case_id, "--internal",
+          "Mistenker at SIM-kortet er sperret etter operatørbyttet i november."))
+    # 13.1-13.5: a task to another department (K-IKT), subject and need;
+    # the owner stays responsible and K-IKT's agent sees the case.
+    task = ok(at(repo, t("15:30:00"), "ingrid", "task", "add", case_id, "--to", "k-ikt",
+                 "--subject", "Sjekk SIM-kortet i alarmen",
+                 "--need", "Status på SIM-kortet hos operatøren, og ny aktivering om sperret"))
+    assert task.strip() == "T1"
+    case = load_case(repo, case_id)
+    assert (case["assignee"], case["team"], case["status"]) == \
+        ("ingrid", "responssenteret", "started")
+    assert case["tasks"][0]["to"] == "k-ikt" and case["tasks"][0]["status"] == "open"
+    assert case["tasks"][0]["public"] is True  # given away: the reporter sees it
+    # K-IKT's agent finds it among the tasks of "me and my teams" (the
+    # department's portal); `list --assignee me` is his own cases and the
+    # tasks given to him by name, as the README says.
+    mine = json.loads(ok(at(repo, t("15:40:00"), "per", "task", "list", "--assignee", "me",
+                            "--open", "--json")))
+    assert [(row["case"], row["task"], row["to"]) for row in mine] == [(case_id, "T1", "k-ikt")]
+    assert json.loads(ok(at(repo, t("15:40:00"), "per", "show", case_id, "--json")))["id"] \
+        == case_id
+    seen = json.loads(ok(at(repo, t("15:41:00"), "ingrid", "show", case_id,
+                            "--reporter-view", "--json")))
+    texts = json.dumps(seen, ensure_ascii=False)
+    assert "Sjekk SIM-kortet" in texts and "får ikke kontakt med mottaket" in texts
+    assert "Mistenker" not in texts  # the internal note stays internal
+
+    # The reporter answers: bold (here the plain marker) in the overview
+    # for the case's agent until she opens it.
+    ok(at(repo, t("16:02:00"), "kari", "log", case_id, "--from-reporter",
+          "Alarmen fungerte i går kveld, men ikke i dag morges."))
+    assert [row["id"] for row in listed(repo, t("16:10:00"), "ingrid", "--unread")] == [case_id]
+    table = ok(at(repo, t("16:10:00"), "ingrid", "list"))
+    assert f"*{case_id}" in table
+    ok(at(repo, t("16:12:00"), "ingrid", "show", case_id))
+    assert listed(repo, t("16:13:00"), "ingrid", "--unread") == []
+    assert f"*{case_id}" not in ok(at(repo, t("16:13:00"), "ingrid", "list"))
+
+    # K-IKT does its part.
+    ok(at(repo, t("09:15:00", "2026-11-25"), "per", "task", "done", case_id, "T1",
+          "--note", "SIM-kortet var sperret; aktivert på nytt hos operatøren"))
+    assert load_case(repo, case_id)["tasks"][0]["status"] == "done"
+    assert json.loads(ok(at(repo, t("09:16:00", "2026-11-25"), "per", "task", "list",
+                            "--assignee", "me", "--open", "--json"))) == []
+    assert [row["status"] for row in json.loads(ok(at(
+        repo, t("09:16:00", "2026-11-25"), "per", "task", "list", "--assignee", "k-ikt",
+        "--json")))] == ["done"]
+
+    # Closing: an e-mail describing the solution, marked as the solution,
+    # then save and close: the case is closed.
+    solution = "SIM-kortet i alarmen er aktivert på nytt; testalarmen kommer fram."
+    ok(at(repo, t("10:00:00", "2026-11-25"), "ingrid", "log", case_id, "--email",
+          f"Hei Sigrid, {solution} Gi beskjed om noe fortsatt ikke virker."))
+    ok(at(repo, t("10:01:00", "2026-11-25"), "ingrid", "close", case_id,
+          "--solution", solution, "--confirmed"))
+
+    case = load_case(repo, case_id)
+    assert (case["status"], case["solution"], case["assignee"]) == ("closed", solution, "ingrid")
+    assert case_log(repo, case_id) == [
+        ("created", "kari", True), ("status_changed", "kari", True),
+        ("taken", "ingrid", False), ("worklog", "ingrid", True), ("note", "ingrid", False),
+        ("task_added", "ingrid", True), ("reply", "kari", True), ("task_done", "per", True),
+        ("email", "ingrid", True), ("closed", "ingrid", True)]
+    assert actions(repo, case_id) == [
+        ("Kari Nordmann", "new"), ("Kari Nordmann", "start"), ("Ingrid Solberg", "take"),
+        ("Ingrid Solberg", "log"), ("Ingrid Solberg", "note"), ("Ingrid Solberg", "task-add"),
+        ("Kari Nordmann", "reply"), ("Per Hansen", "task-done"), ("Ingrid Solberg", "email"),
+        ("Ingrid Solberg", "close")]
+    # Gone from the overview, found by searching or filtering on status.
+    assert listed(repo, t("10:05:00", "2026-11-25"), "ingrid") == []
+    assert case_id in ok(at(repo, t("10:05:00", "2026-11-25"), "ingrid", "search", "EPJ-48213"))
+    assert case_id in ok(at(repo, t("10:05:00", "2026-11-25"), "ingrid", "search", "trygghetsalarm"))
+    assert [row["id"] for row in listed(repo, t("10:05:00", "2026-11-25"), "ingrid",
+                                        "--status", "closed")] == [case_id]
+    assert case_file(repo, case_id).parts[-3:-1] == ("2026", "11")
+    ok(at(repo, t("10:06:00", "2026-11-25"), "ingrid", "validate"))
