@@ -28,21 +28,47 @@ def test_demo_plays_a_whole_lifecycle(tmp_path: Path) -> None:
     cases = [yaml.safe_load(f.read_text(encoding="utf-8")) for f in files]
     closed = next(c for c in cases if c["status"] == "closed")
     kinds = [event["kind"] for event in closed["log"]]
-    assert kinds == ["created", "status_changed", "worklog", "note", "priority_set", "taken",
-                     "handed_over", "taken", "email", "closed"]
+    assert kinds == ["created", "priority_set", "status_changed", "worklog", "note",
+                     "task_added", "task_done", "taken", "handed_over", "taken", "email",
+                     "closed"]
     assert closed["fields"] == {"epj": "EPJ-48213", "kommune": "Tromsø"}
     assert closed["solution"] and closed["team"] == "klinisk-app"
+    # A task delegated to another team and done there; the owner stayed responsible.
+    [task] = closed["tasks"]
+    assert (task["to"], task["to_kind"], task["status"], task["done_by"]) == \
+        ("tilgang", "team", "done", "ola")
+    # Fixed dates on a working Tuesday: the same SLA clock every day the demo runs.
+    assert closed["created"].startswith("2026-11-24T08:40:")
+    config = yaml.safe_load((desk / "casectl.yaml").read_text(encoding="utf-8"))
+    assert config["calendar"]["country"] == "NO"
 
     log = git(desk, "log", "--format=%an|%(trailers:key=Action,valueonly,separator=)",
               "--", str(files[cases.index(closed)].relative_to(desk)))
     assert log.splitlines()[::-1] == [
-        "Kari Nordmann|new", "Kari Nordmann|start", "Kari Nordmann|log", "Kari Nordmann|note",
-        "Kari Nordmann|priority", "Ingrid Solberg|take", "Ingrid Solberg|handover",
+        "Kari Nordmann|new", "Kari Nordmann|priority", "Kari Nordmann|start",
+        "Kari Nordmann|log", "Kari Nordmann|note", "Kari Nordmann|task-add",
+        "Ola Berg|task-done", "Ingrid Solberg|take", "Ingrid Solberg|handover",
         "Mette Johansen|take", "Mette Johansen|email", "Mette Johansen|close"]
-    # What the demo shows: the list, the case, its history, git log, validation.
-    for shown in ("$ casectl list", "$ casectl show", "$ casectl history", "Action: close",
-                  "all valid"):
+    # What the demo shows: the task, the SLA clock, the list with its due
+    # column, the case, its history, git log, validation.
+    for shown in ("$ casectl task add", "$ casectl task done", "$ casectl list",
+                  "$ casectl show", "$ casectl history", "Action: close", "all valid"):
         assert shown in done.stdout
+    clock = done.stdout.split(f"$ casectl sla {closed['id']}\n", 1)[1].split("\n\n", 1)[0]
+    # Reaction: high since 08:41, 30 minutes from arrival at 08:40, met by
+    # the start at 08:42:30. Resolution: 8 working hours from 08:40 (380
+    # minutes on Tuesday, 100 on Wednesday), 1h 40m left at 15:25.
+    assert clock.splitlines()[0].split() == [closed["id"], "level", "bronze", "priority",
+                                             "high"]
+    rows = {line.split()[0]: line.split()[1:] for line in clock.splitlines()[3:]}
+    assert rows == {
+        "reaction": ["30m", "2026-11-24", "09:10", "2026-11-24", "08:42", "met", "27m"],
+        "resolution": ["8h", "2026-11-25", "10:10", "running", "1h", "40m", "0m"]}
+    table = done.stdout.split("$ casectl list\n", 1)[1].split("$ casectl", 1)[0]
+    header, _, row = table.splitlines()[:3]
+    assert header.split()[6:8] == ["updated", "due"]
+    # low: 5 working days from 16:45, due next Tuesday at 15:00 (6 days 22 hours)
+    assert row.split()[2] == "low" and row.split()[7] == "6d"
 
 
 def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: a case's life on a throwaway case repository (demo-desk/, git-ignored).
 # A caller phones the desk; the agent registers the case on their behalf, works it,
-# the next shift takes it over, hands it to the clinical applications team, and it
-# is closed with a solution. Then: the case list, the case, and git log of its file.
+# asks the access team for a task, the next shift takes it over and hands it to
+# the clinical applications team, and it is closed with a solution; its SLA clock
+# is shown on the way. Then: the case list, the case, and git log of its file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DESK=${CASECTL_DEMO_DIR:-demo-desk}  # the tests point it elsewhere
@@ -10,7 +11,8 @@ rm -rf "$DESK"
 
 # The demo must not depend on (or touch) the user's git configuration.
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
-day=$(date +%F)
+# A fixed working Tuesday, so the SLA clocks and ages print the same every day.
+day=2026-11-24
 at() { export CASECTL_NOW="${day}T$1+01:00"; }   # the desk's clock for each step
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() {  # show the command as it would be typed, then run it
@@ -24,10 +26,11 @@ run() {  # show the command as it would be typed, then run it
 
 step "A new case repository for the desk"
 at 07:55:00
-run init "$DESK" --desk "Helse Nord IKT - Servicedesk" --timezone Europe/Oslo
+run init "$DESK" --desk "Helse Nord IKT - Servicedesk" --timezone Europe/Oslo --country NO
 cd "$DESK"
 run team add servicedesk --name "Servicedesk" --email servicedesk@helse-nord.example.no
 run team add klinisk-app --name "Kliniske applikasjoner" --email klinapp@helse-nord.example.no
+run team add tilgang --name "Tilgangsstyring" --email tilgang@helse-nord.example.no
 run agent add kari --name "Kari Nordmann" --email kari.nordmann@helse-nord.example.no \
     --team servicedesk --role receiver --role handler
 export CASECTL_AGENT=kari
@@ -35,6 +38,8 @@ run agent add ingrid --name "Ingrid Solberg" --email ingrid.solberg@helse-nord.e
     --team servicedesk --role handler
 run agent add mette --name "Mette Johansen" --email mette.johansen@helse-nord.example.no \
     --team klinisk-app --role handler
+run agent add ola --name "Ola Berg" --email ola.berg@helse-nord.example.no \
+    --team tilgang --role handler
 
 step "08:40 A nurse phones in; Kari registers the case on her behalf"
 at 08:40:12
@@ -45,15 +50,23 @@ id=$(casectl new --subject "DIPS Arena: får ikke åpnet pasientjournal" \
     --org "Tromsø kommune" --field epj=EPJ-48213 --field kommune=Tromsø --notify)
 echo "$ casectl new --subject \"DIPS Arena: får ikke åpnet pasientjournal\" ... -> $id"
 
-step "08:42 Kari starts work and logs what she did"
+step "08:41 Kari raises it to high, starts work and logs what she did"
+at 08:41:20
+run priority "$id" high --reason "Sykepleieren står uten journaltilgang midt i vakten"
 at 08:42:30
 run start "$id"
 at 08:51:05
 run log "$id" "Ringte brukeren tilbake. Feilen gjelder kun hennes bruker; tilgangsgruppen for kirurgisk post 3 mangler i AD etter flytting fra medisinsk post."
 at 08:53:40
 run log "$id" --internal "Flyttingen ble registrert uten tilgangsbestilling. Sjekk om flere fra medisinsk post er rammet."
-at 09:05:00
-run priority "$id" high --reason "Sykepleieren står uten journaltilgang midt i vakten"
+
+step "09:10 Kari gives the AD part to the access team as a task; she stays responsible"
+at 09:10:00
+run task add "$id" --to tilgang --subject "Legg brukeren i AD-gruppen for kirurgisk post 3" \
+    --need "Brukernavn sigbak, flyttet fra medisinsk post 1. november"
+at 10:20:00
+CASECTL_AGENT=ola run task list --assignee me --open
+CASECTL_AGENT=ola run task done "$id" T1 --note "Lagt til i AD-gruppen KIR-POST3-SPL"
 
 step "15:05 The next shift's agent, Ingrid, takes the case over"
 at 15:05:00
@@ -63,6 +76,10 @@ step "15:20 Ingrid hands it to the clinical applications team in person"
 at 15:20:00
 CASECTL_AGENT=ingrid run handover "$id" --to klinisk-app \
     --note "Overlevert Mette Johansen per telefon: tilgangsrollen i DIPS må knyttes til ny post. Brukeren er varslet."
+
+step "15:25 The SLA clock: reaction met; 8 working hours from 08:40 fall due tomorrow at 10:10"
+at 15:25:00
+run sla "$id"
 
 step "16:10 Mette solves it; the nurse confirms it works; the case is closed"
 at 16:02:00
