@@ -13,7 +13,7 @@ from typing import Any
 
 from click.testing import Result
 
-from helpers import case_file, commits, git, load_case, load_yaml, run
+from helpers import case_file, commits, load_case, load_yaml, run
 
 
 def at(repo: Path, when: str, agent: str, *args: str) -> Result:
@@ -29,8 +29,7 @@ def ok(result: Result) -> str:
 def setup(repo: Path, when: str, *commands: tuple[str, ...]) -> None:
     """Desk administration steps, each by the first agent (kari)."""
     for args in commands:
-        acting = () if args[:2] == ("agent", "add") and args[2] == "kari" else ("--as", "kari")
-        ok(run("--repo", str(repo), *acting, *args, env={"CASECTL_NOW": when}))
+        ok(at(repo, when, "kari", *args))
 
 
 def listed(repo: Path, when: str, agent: str, *args: str) -> list[dict[str, Any]]:
