@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from .errors import RuleViolation
 from .model import ordered
-from .workflow import Step, require_not_finished, transition
+from .workflow import Step, require_not_finished, require_tasks_done, transition
 
 VIA = ("phone", "email")
 ATTEMPTS_NEEDED = 3
@@ -82,6 +82,7 @@ def close_unreachable(case: Mapping[str, Any], solution: str | None, tz: tzinfo)
             "the reporter cannot be reached",
             f"solve it first (casectl close {case['id']} --solution TEXT), then try to reach "
             f"the reporter: casectl contact {case['id']} --via phone --no-answer")
+    require_tasks_done(case, "close")
     attempts, reached = counted_attempts(case)
     gaps = missing(case, tz)
     if gaps:

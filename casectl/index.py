@@ -653,7 +653,8 @@ def tasks(root: Path, *, agents: Sequence[str] = (), teams: Sequence[str] = (),
                 args.extend(names)
         where.append("(" + (" OR ".join(who) or "0") + ")")
     if open_only:
-        where.append("t.status = 'open'")
+        # A rejected case's tasks are moot (reopening it brings them back).
+        where.append("t.status = 'open' AND c.is_open = 1")
     sql = ("SELECT t.case_id AS 'case', t.task, t.status, t.to_name AS 'to', t.to_kind, "
            "t.subject, t.need, t.created, t.done, t.public, c.status AS case_status, "
            "c.assignee AS case_assignee, c.subject AS case_subject "

@@ -223,11 +223,28 @@ def change_status(case: Mapping[str, Any], action: str, reason: str | None) -> l
     return [("status_changed", data)]
 
 
+def require_tasks_done(case: Mapping[str, Any], action: str) -> None:
+    """A case is solved or closed once the work delegated in it is done:
+    a task left open would stay in its assignee's list with no way to
+    finish it on a closed case [seed 000: the task has its own status]."""
+    pending = [task for task in case.get("tasks") or [] if task.get("status") == "open"]
+    if pending:
+        listed = ", ".join(f"{task['id']} (to {task['to']}: {task['subject']})"
+                           for task in pending)
+        raise RuleViolation(
+            "tasks-done-first", f"case {case['id']} has {len(pending)} open task"
+            f"{'s' if len(pending) > 1 else ''}: {listed}; '{action}' would leave "
+            f"{'them' if len(pending) > 1 else 'it'} behind",
+            f"have them finished first: casectl task done {case['id']} "
+            f"{pending[0]['id']} --note TEXT")
+
+
 def close(case: Mapping[str, Any], solution: str | None, confirmed: bool) -> list[Step]:
     """Without confirmation the case is solved, waiting for the reporter to
     confirm; with it, closed. A solved case can be closed by confirmation
     alone: its solution stands."""
     transition(case, "close" if confirmed else "solve")
+    require_tasks_done(case, "close" if confirmed else "solve")
     if solution is None and case["status"] == "solved" and confirmed:
         return [("closed", {"confirmed": True})]
     require_text("close-needs-solution", solution, "a solution description",

@@ -96,7 +96,7 @@ def test_task_done_twice_unknown_and_on_finished_cases_are_refused(desk: Path) -
     assert snapshot(desk) == before
     other = new_case(desk)
     task_add(desk, other, "--to", "per", "--subject", "Sjekk switch")
-    assert act(desk, "close", other, "--solution", "Løst", "--confirmed").exit_code == 0
+    assert act(desk, "reject", other, "--reason", "Hører til leverandøren").exit_code == 0
     before = snapshot(desk)
     for args in (("task", "done", other, "T1"),
                  ("task", "add", other, "--to", "per", "--subject", "Mer")):
@@ -229,3 +229,35 @@ def test_the_schema_agrees_with_the_model() -> None:
         assert tuple(where["properties"]["to_kind"]["enum"]) == model.TASK_TARGET_KINDS
     assert tuple(defs["data_contact"]["properties"]["via"]["enum"]) == contact.VIA
     assert set(defs["task"]["required"]) == set(defs["task"]["properties"])
+
+
+def test_a_case_is_solved_or_closed_once_its_tasks_are_done(desk: Path) -> None:
+    """A task left open on a closed case would stay in its agent's list with
+    no way to finish it: solving and closing wait for the tasks."""
+    case_id = new_case(desk)
+    task_add(desk, case_id, "--to", "per", "--subject", "Sjekk switch")
+    task_add(desk, case_id, "--to", "nettverk", "--subject", "Bytt port")
+    before = snapshot(desk)
+    for args in (("--solution", "Løst"), ("--solution", "Løst", "--confirmed")):
+        result = act(desk, "close", case_id, *args)
+        assert result.exit_code == 1, result.output
+        assert "tasks-done-first" in result.stderr
+        assert "T1 (to per: Sjekk switch), T2 (to nettverk: Bytt port)" in result.stderr
+        assert f"casectl task done {case_id} T1" in result.stderr
+    assert snapshot(desk) == before
+    for task in ("T1", "T2"):
+        assert act(desk, "task", "done", case_id, task, agent="per").exit_code == 0
+    assert act(desk, "close", case_id, "--solution", "Løst").exit_code == 0
+    assert load_case(desk, case_id)["status"] == "solved"
+
+
+def test_open_tasks_of_a_rejected_case_leave_the_open_task_list(desk: Path) -> None:
+    case_id = new_case(desk)
+    task_add(desk, case_id, "--to", "per", "--subject", "Sjekk switch")
+    listed = act(desk, "task", "list", "--open", "--json")
+    assert [row["case"] for row in json.loads(listed.stdout)] == [case_id]
+    assert act(desk, "reject", case_id, "--reason", "Feil kø").exit_code == 0
+    assert json.loads(act(desk, "task", "list", "--open", "--json").stdout) == []
+    assert len(json.loads(act(desk, "task", "list", "--json").stdout)) == 1
+    assert act(desk, "reopen", case_id, "--reason", "Likevel vår").exit_code == 0
+    assert len(json.loads(act(desk, "task", "list", "--open", "--json").stdout)) == 1
