@@ -45,6 +45,8 @@ def case_id(desk: Path) -> str:
        "--need", "PUBLIC-NEED: romnummer")
     ok(desk, "task", "done", case_id, "T1", "--note", "SECRET-TASKDONE: HP ringt")
     ok(desk, "task", "add", case_id, "--to", "kari", "--subject", "SECRET-OWNTASK: følg opp")
+    ok(desk, "task", "done", case_id, "T2", agent="per")  # solved once its tasks are done
+    ok(desk, "task", "done", case_id, "T3")
     ok(desk, "close", case_id, "--solution", "PUBLIC-SOLUTION: ny trommel")
     ok(desk, "contact", case_id, "--via", "phone", "--no-answer", "--note",
        "SECRET-CONTACT: svarer ikke, virket irritert")
