@@ -132,8 +132,9 @@ def every_parameter(group: click.Command = cli, path: str = "casectl"
     for param in group.params:
         yield path, param
     if isinstance(group, click.Group):
-        for name, command in group.commands.items():
-            yield from every_parameter(command, f"{path} {name}")
+        ctx = click.Context(group)  # the top group loads its commands lazily
+        for name in group.list_commands(ctx):
+            yield from every_parameter(group.get_command(ctx, name), f"{path} {name}")
 
 
 # Options and arguments whose choices must be one of the sources.
@@ -166,3 +167,19 @@ def test_list_columns() -> None:
     assert index.COLUMNS is model.LIST_FIELDS
     assert set(model.LIST_TABLE_COLUMNS) <= set(model.LIST_FIELDS)
     assert set(model.SORT_FIELDS) <= set(model.LIST_FIELDS)
+
+
+def test_every_command_loads_under_its_name() -> None:
+    """The command line imports a command's module only when it runs
+    (cli/main.py's COMMANDS): each entry must name a command of that name."""
+    import click
+
+    from casectl.cli.main import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name, name
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    agent = cli.get_command(ctx, "agent")
+    assert {"add", "list", "set", "activate", "deactivate"} <= set(agent.commands)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 
@@ -214,7 +215,7 @@ def test_one_source_for_impacts_urgencies_and_competences() -> None:
         assert all(tuple(cell["enum"]) == model.PRIORITIES
                    for cell in row["properties"].values())
     params = {(name, p.opts[0]): p for name in ("new", "priority")
-              for p in cli.commands[name].params if p.opts}
+              for p in cli.get_command(click.Context(cli), name).params if p.opts}
     for name in ("new", "priority"):
         assert tuple(params[(name, "--impact")].type.choices) == triage.IMPACTS
         assert tuple(params[(name, "--urgency")].type.choices) == triage.URGENCIES

@@ -225,7 +225,9 @@ def test_history_fits_the_terminal(desk):
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()
               ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)  # the top group loads its commands lazily
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             yield from _commands(command, (*path, name))
         else:
