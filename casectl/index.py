@@ -544,15 +544,17 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
           priorities: Sequence[str] = (), types: Sequence[str] = (),
           category: str | None = None, sort: str = "priority",
           limit: int | None = None, replied: bool = False, breached: bool = False,
-          at_risk: bool = False, now: datetime | None = None
-          ) -> tuple[list[dict[str, Any]], list[str]]:
+          at_risk: bool = False, now: datetime | None = None,
+          fields: Sequence[str] = COLUMNS) -> tuple[list[dict[str, Any]], list[str]]:
     """Cases matching the filters. An agent's cases (``assignee``) are those
     they are responsible for and those with an open task given to them.
     ``replied``: only cases the reporter has replied on. Each record also
     holds ``last_reply_ts`` (for the unread marks). ``breached``: an SLA
     clock has run past its target by ``now``; ``at_risk``: less than 20% of
     a target is left but none is breached; both: either (what `casectl sla`
-    lists)."""
+    lists). ``fields``: the columns wanted (a table needs fewer than JSON, and
+    20,000 rows of every column cost `list` 20-30 ms more); the records
+    hold ``id``, ``assignee``, ``updated_ts`` and ``due_ts`` whatever they are."""
     if sort not in SORTS:
         raise UsageError(f"cannot sort by {sort!r}", "sort by one of: " + ", ".join(SORTS))
     where: list[str] = []
@@ -589,7 +591,10 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
         else:
             where.append("risk_ts <= ? AND (breach_ts IS NULL OR breach_ts >= ?)")
             args.extend([moment, moment])
-    sql = f"SELECT {', '.join(COLUMNS)}, last_reply_ts, breach_ts FROM cases"
+    wanted = [c for c in fields if c in COLUMNS]
+    wanted += [c for c in ("id", "assignee") if c not in wanted]
+    sql = (f"SELECT {', '.join(wanted)}, last_reply_ts, breach_ts, updated_ts, due_ts "
+           "FROM cases")
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {SORTS[sort]}, id"

@@ -50,6 +50,16 @@ def span(seconds: float, parts: int = 2) -> str:
     return " ".join(shown)
 
 
+def _one_unit(seconds: float) -> str:
+    """A span in its largest unit, as span(seconds, parts=1) says it (5m,
+    3h, 2d), written out: `list` says it twice for each of 20,000 rows."""
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m" if seconds >= 60 else f"{max(0, int(seconds))}s"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
 def age(when: str | None, now: datetime) -> str:
     """How long ago, in one unit: now, 5m, 3h, 2d, 1y."""
     if not when:
@@ -57,17 +67,15 @@ def age(when: str | None, now: datetime) -> str:
     seconds = (now - datetime.fromisoformat(when)).total_seconds()
     if seconds < 60:
         return "now"  # or a clock a little behind another clone's
-    if seconds < 86400:
-        return span(seconds, parts=1)
     days = int(seconds // 86400)
-    return f"{days}d" if days < 365 else f"{days // 365}y"
+    return _one_unit(seconds) if days < 365 else f"{days // 365}y"
 
 
 def time_left(when: str, now: datetime) -> str:
     """Until a deadline, in wall-clock time and one unit: 40m, 3h, 2d; past
     it, the same with a minus sign (-3h: three hours overdue)."""
     seconds = (datetime.fromisoformat(when) - now).total_seconds()
-    shown = span(abs(seconds), parts=1) if abs(seconds) < 86400 else f"{int(abs(seconds) // 86400)}d"
+    shown = _one_unit(abs(seconds))
     return f"-{shown}" if seconds < 0 else shown
 
 
@@ -79,12 +87,22 @@ def local_time(when: str | None, tz: tzinfo | None) -> str:
     return (moment.astimezone(tz) if tz else moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _cells(row: Mapping[str, Any], view: View) -> dict[str, Any]:
-    """Times in a table are for reading: `updated` as an age, `at` as local time."""
+def _cells(row: Mapping[str, Any], view: View, now_ms: int | None = None) -> dict[str, Any]:
+    """Times in a table are for reading: `updated` as an age, `due` as time
+    left, `at` as local time. With ``now_ms`` (view.now in ms since 1970)
+    the instants the query index keeps (updated_ts, due_ts) are used, which
+    spares parsing two times in each of 20,000 rows."""
     shaped = dict(row)
-    if view.now is not None and "updated" in row:
+    if now_ms is not None and row.get("updated_ts") is not None:
+        seconds = (now_ms - row["updated_ts"]) / 1000
+        shaped["updated"] = "now" if seconds < 60 else \
+            _one_unit(seconds) if seconds < 365 * 86400 else f"{int(seconds // 86400) // 365}y"
+    elif view.now is not None and "updated" in row:
         shaped["updated"] = age(row["updated"], view.now)
-    if view.now is not None and row.get("due"):
+    if now_ms is not None and row.get("due_ts") is not None:
+        seconds = (row["due_ts"] - now_ms) / 1000
+        shaped["due"] = f"-{_one_unit(-seconds)}" if seconds < 0 else _one_unit(seconds)
+    elif view.now is not None and row.get("due"):
         shaped["due"] = time_left(row["due"], view.now)
     if "at" in row and row["at"]:
         shaped["at"] = local_time(row["at"], view.tz)
@@ -106,26 +124,28 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
     every cell, which made `casectl list` of 2,400 open cases take 0.3 s
     (plus 80 ms to import it), against a few milliseconds for this.
     """
-    def plain(value: Any) -> str:
-        return "" if value is None else str(value)
-
+    # Written for 20,000 rows (`list` at 100,000 cases): no call per cell.
+    body = [["" if (value := row.get(c)) is None else str(value) for c in columns]
+            for row in rows]
     # Only free text needs folding and shortening; ids, statuses and names do not.
-    flexible = [c for c in columns if c in FLEXIBLE]
-    body = [[" ".join(plain(row.get(c)).split()) if c in flexible else plain(row.get(c))
-             for c in columns] for row in rows]
-    sizes = [max([len(c)] + [len(line[i]) for line in body]) for i, c in enumerate(columns)]
+    flexible = [i for i, c in enumerate(columns) if c in FLEXIBLE]
+    for i in flexible:
+        for line in body:
+            line[i] = " ".join(line[i].split())
+    sizes = [max(len(c), max(map(len, cells), default=0))
+             for c, cells in zip(columns, zip(*body))] if body else [len(c) for c in columns]
     if width is not None and flexible:
-        fixed = sum(size for c, size in zip(columns, sizes) if c not in flexible)
+        fixed = sum(size for i, size in enumerate(sizes) if i not in flexible)
         room = width - fixed - 2 * (len(columns) - 1)
         share = max(FLEXIBLE_MIN, room // len(flexible))
-        for i, c in enumerate(columns):
-            if c in flexible and sizes[i] > share:
+        for i in flexible:
+            if sizes[i] > share:
                 sizes[i] = share
                 for line in body:
                     line[i] = _short(line[i], share)
-    lines = [list(columns), ["-" * size for size in sizes], *body]
-    text = ["  ".join(cell.ljust(size) for cell, size in zip(line, sizes)).rstrip()
-            for line in lines]
+    layout = "  ".join(f"{{:<{size}}}" for size in sizes)
+    text = [layout.format(*line).rstrip()
+            for line in [list(columns), ["-" * size for size in sizes], *body]]
     # Escape codes go on after the layout: they take no room on the screen.
     for position, bold in enumerate(emphasis):
         if bold:
@@ -158,7 +178,8 @@ def rows(data: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str],
     if not data:
         return empty
     view = view or View()
-    cells = [_cells(row, view) for row in data]
+    now_ms = round(view.now.timestamp() * 1000) if view.now is not None else None
+    cells = [_cells(row, view, now_ms) for row in data]
     emphasis: list[bool] = []
     if any(row.get("unread") for row in data):
         if view.bold:

@@ -30,7 +30,8 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
                priorities: Sequence[str] = (), types: Sequence[str] = (),
                category: str | None = None, sort: str = "priority",
                limit: int | None = None, unread: bool = False, breached: bool = False,
-               at_risk: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+               at_risk: bool = False, fields: Sequence[str] = model.LIST_FIELDS
+               ) -> tuple[list[dict[str, Any]], list[str]]:
     """Cases matching the filters, from the query index, and any warnings.
     Each row says whether it is ``unread`` for the acting agent: theirs,
     with a reply from the reporter newer than they have seen. ``unread``:
@@ -49,7 +50,8 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
                                   assignee=assignee, priorities=priorities, types=types,
                                   category=category, sort=sort,
                                   limit=None if unread else limit, replied=unread,
-                                  breached=breached, at_risk=at_risk, now=session.now())
+                                  breached=breached, at_risk=at_risk, now=session.now(),
+                                  fields=fields)
     if me is None and any(row["last_reply_ts"] is not None for row in found):
         me = _quiet_actor(session)  # a git call, paid only when some case has a reply
     seen = readmarks.seen(session.root, me) if me is not None else {}

@@ -99,7 +99,8 @@ def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool
         session, statuses=[s.lower() for s in statuses], scope=scope, team=team,
         assignee=assignee, priorities=[p.lower() for p in priorities],
         types=[t.lower() for t in types], category=category, sort=sort, limit=limit,
-        unread=unread, breached=breached, at_risk=at_risk)
+        unread=unread, breached=breached, at_risk=at_risk,
+        fields=model.LIST_TABLE_COLUMNS if fmt == "table" else model.LIST_FIELDS)
     for warning in warnings:
         click.echo(f"casectl: warning: {warning}", err=True)
     filtered = bool(statuses or team or assignee or priorities or types or category or unread
