@@ -44,7 +44,8 @@ def _read(path: Path) -> bytes | None:
 
 
 def commit_files(root: Path, files: Mapping[str, str], message: str, author: journal.Author,
-                 when: datetime, *, require_committed: bool = True) -> str:
+                 when: datetime, *, require_committed: bool = True,
+                 pinned: tuple[str, bytes] | None = None) -> str:
     """Write ``files`` (repository-relative path -> text) and commit them.
 
     With ``require_committed`` (all but init) each file must be as HEAD has
@@ -52,11 +53,18 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
     action's commit, rewriting events that were already committed. On any
     failure the files are put back as they were. The caller holds the
     repository lock.
+
+    ``pinned`` (a file at the top of the repository, and its content) is
+    one the files name by blob id (the casectl.yaml a new case is judged
+    under): it is put in the object store unless HEAD holds it as it is,
+    the usual case, which then costs no git process.
     """
     paths = list(files)
     journal.require_on_branch(root)
     with journal.IndexLock(root) as lock:
         base = journal.read_base(root, paths)
+        if pinned is not None and base.blob(pinned[0]) != journal.blob_id(pinned[1]):
+            journal.store_blob(root, pinned[1])
         before = {path: _read(root / path) for path in paths}
         if require_committed:
             _require_committed(before, base)

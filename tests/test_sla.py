@@ -494,3 +494,20 @@ def test_sla_formats(desk, monkeypatch):
     assert lines[0] == ("id,level,priority,clock,target_minutes,due,done,breached,"
                         "remaining_minutes,paused_minutes")
     assert lines[1].startswith(f"{case_id},bronze,high,reaction,30,2026-11-30T09:30:00+01:00")
+
+
+def test_the_casectl_yaml_a_case_is_judged_under_is_always_in_git(desk):
+    """Normally HEAD's casectl.yaml (no git process to pin it); a hand edit
+    not committed yet is stored as a blob, so the id in the case names one."""
+    committed = new_case(desk)
+    created = load_yaml(case_file(desk, committed))["log"][0]["data"]
+    assert created["config"] == git(desk, "rev-parse", "HEAD~1:casectl.yaml").strip()
+    config = desk / "casectl.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "calendar:\n  closed: [2027-03-24]\n",
+                      encoding="utf-8")
+    edited = new_case(desk)
+    blob = load_yaml(case_file(desk, edited))["log"][0]["data"]["config"]
+    assert blob != created["config"]
+    assert git(desk, "cat-file", "-t", blob).strip() == "blob"
+    assert git(desk, "cat-file", "blob", blob) == config.read_text(encoding="utf-8")
+    assert "casectl.yaml" in git(desk, "status", "--porcelain")  # the edit stays the user's

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
-from .. import clock, ids, journal, model, schema, store, \
+from .. import clock, config as configmod, ids, journal, model, schema, store, \
     transaction, workflow, yamlio
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
@@ -108,8 +108,9 @@ def refuse_invalid(what: str, field_name: str, message: str, *,
 
 
 def _save(session: Session, rel: str, case: Case, action: str,
-          events: Sequence[model.Event]) -> None:
-    """Check the new document against the schema, then write and commit it."""
+          events: Sequence[model.Event], pinned: tuple[str, bytes] | None = None) -> None:
+    """Check the new document against the schema, then write and commit it
+    (``pinned``: see transaction.commit_files)."""
     problems = validator(session, schema.CASE_SCHEMA).problems(case, rel)
     if problems:
         refuse_invalid("the case", problems[0].field, problems[0].message,
@@ -117,7 +118,8 @@ def _save(session: Session, rel: str, case: Case, action: str,
     agent, author = session.actor()
     moment = datetime.fromisoformat(events[-1]["at"])
     transaction.commit_files(session.root, {rel: yamlio.dump(case)},
-                             _commit_message(case, action, agent, events), author, moment)
+                             _commit_message(case, action, agent, events), author, moment,
+                             pinned=pinned)
 
 
 def change_case(session: Session, case_id: str, action: str,
@@ -182,20 +184,17 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
     steps[1:1] = after_created
     with store.locked(session.root):
         transaction.recover(session.root)
-        steps[0][1]["config"] = _config_blob(session)
+        config_text = session.config.path.read_bytes()
+        steps[0][1]["config"] = journal.blob_id(config_text)
         case_id = _fresh_case_id(session)
         events = _events(session, [], steps)
         case = model.with_header(case_id, events)
-        _save(session, store.case_relpath(case_id), case, "new", events)
+        # The casectl.yaml the case is judged under, by the blob id git gives
+        # it; stored in git when HEAD does not hold it as it is (a hand edit
+        # not committed yet), so the id always names a blob.
+        _save(session, store.case_relpath(case_id), case, "new", events,
+              pinned=(configmod.CONFIG_FILE, config_text))
     return case
-
-
-def _config_blob(session: Session) -> str:
-    """The blob id of the casectl.yaml this command read, stored in the
-    object store (one git process). Normally it is HEAD's own blob, so
-    every clone has it; a casectl.yaml edited but not committed is stored
-    too, and found by this clone."""
-    return journal.store_blob(session.root, session.config.path.read_bytes())
 
 
 def _checked_reporter(reporter: Reporter) -> Reporter:
