@@ -55,6 +55,7 @@ _KEPT_GIT_VARIABLES = frozenset({
     "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_SSL_CAINFO",
     "GIT_SSL_NO_VERIFY", "GIT_ASKPASS", "GIT_ALLOW_PROTOCOL", "GIT_HTTP_PROXY_AUTHMETHOD",
     "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_COUNT",
+    "GIT_EDITOR",
 })
 _KEPT_GIT_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "GIT_TRACE")
 
@@ -825,3 +826,27 @@ def read_blobs_by_id(root: Path, oids: Sequence[str]) -> dict[str, bytes]:
     """Blobs by their ids, through one cat-file process; an id the object
     store lacks (a clone that never had it, say) is left out."""
     return {oid: data for oid, kind, data in _batch(root, list(oids)) if kind == "blob"}
+
+
+def run_editor(root: Path, path: Path) -> None:
+    """Open ``path`` in the editor `git commit` would open (GIT_EDITOR,
+    core.editor, VISUAL, EDITOR, else vi: `git var GIT_EDITOR`), through the
+    shell as git runs it, so EDITOR="code --wait" works; wait for it."""
+    found = run(root, "var", "GIT_EDITOR", check=False)
+    editor = found.stdout.decode("utf-8", "replace").strip()
+    if found.returncode != 0 or not editor:
+        # git refuses vi on a dumb terminal with nothing set, as it would hang or garble it
+        raise OperationFailed("the terminal is dumb, but no editor is set (GIT_EDITOR, "
+                              "core.editor, VISUAL, EDITOR)",
+                              "set EDITOR, or give the changes as options (casectl edit --help)")
+    try:
+        done = subprocess.run(["sh", "-c", f'{editor} "$@"', editor, str(path)], cwd=root,
+                              env=clean_environment())
+    except OSError as exc:
+        raise OperationFailed(f"could not start the editor {editor!r}: {exc.strerror}",
+                              "set EDITOR to an editor that waits until you close the "
+                              "file") from None
+    if done.returncode != 0:
+        raise OperationFailed(f"there was a problem with the editor {editor!r} (it exited "
+                              f"{done.returncode}); nothing was changed",
+                              "set EDITOR to an editor that waits until you close the file")

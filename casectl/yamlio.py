@@ -118,21 +118,21 @@ def read_mapping(path: Path, label: str) -> dict[str, Any]:
     return data
 
 
-class _TextLoader(_StrictSafeLoader):
+class _TextSafeLoader(_StrictSafeLoader):
     """The strict loader reading every scalar as text, except an empty value
     (or null, ~) as None: in a document people type into, `epj: 0047123`
     is that text, not the octal number 20051, and `answer: no` not False."""
 
 
-_TextLoader.yaml_implicit_resolvers = {
+_TextSafeLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
     for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()}
 
 
 def load_text(text: str, path: str = "<input>") -> Any:
-    """Like ``load``, with scalars read as text (see _TextLoader)."""
+    """Like ``load``, with scalars read as text (see _TextSafeLoader)."""
     try:
-        return yaml.load(text, Loader=_TextLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_TextSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise InvalidData(path, exc.problem or "not valid YAML", line=line) from None

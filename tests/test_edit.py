@@ -299,7 +299,8 @@ def in_terminal(desk: Path, *args: str, env: dict[str, str]) -> tuple[int, str, 
     """casectl as a real process whose stdin and stdout are a pseudo-terminal
     (stderr a pipe): exit code, what the terminal showed, stderr."""
     master, slave = pty.openpty()
-    environ = {k: v for k, v in os.environ.items() if k not in ("VISUAL", "EDITOR")}
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("VISUAL", "EDITOR", "GIT_EDITOR")}
     process = subprocess.Popen([sys.executable, "-m", "casectl", "--repo", str(desk), "--as",
                                 "kari", *args], stdin=slave, stdout=slave,
                                stderr=subprocess.PIPE, env={**environ, **env})
@@ -441,11 +442,26 @@ def test_a_kept_document_does_not_revert_what_changed_meanwhile(desk: Path, tmp_
         {"type": {"old": "incident", "new": "order"}}
 
 
+def test_the_editor_is_the_one_git_commit_would_open(desk: Path, tmp_path: Path) -> None:
+    """git's order: GIT_EDITOR, then core.editor, then VISUAL and EDITOR."""
+    case_id = registered(desk)
+    chosen = editor(tmp_path, 'text = text.replace("type: incident", "type: change")', "c.py")
+    git(desk, "config", "core.editor", chosen)
+    code, _, stderr = in_terminal(desk, "edit", case_id, env={"EDITOR": "false",
+                                                              "VISUAL": "false"})
+    assert code == 0, stderr
+    assert load_case(desk, case_id)["type"] == "change"
+    back = editor(tmp_path, 'text = text.replace("type: change", "type: order")', "g.py")
+    code, _, stderr = in_terminal(desk, "edit", case_id, env={"GIT_EDITOR": back})
+    assert code == 0, stderr
+    assert load_case(desk, case_id)["type"] == "order"
+
+
 def test_no_editor_on_a_dumb_terminal(desk: Path) -> None:
     case_id = registered(desk)
     before = snapshot(desk)
     code, _, stderr = in_terminal(desk, "edit", case_id, env={"TERM": "dumb"})
-    assert code == 1 and "the terminal is dumb, but VISUAL and EDITOR are unset" in stderr
+    assert code == 1 and "the terminal is dumb, but no editor is set" in stderr
     assert snapshot(desk) == before and drafts(desk) == []
 
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .. import config as configmod, editing, model, store, yamlio
+from .. import config as configmod, editing, journal, model, store, yamlio
 from ..errors import InvalidData, OperationFailed, UsageError
 from ..model import Case, Reporter
 from . import schema_support
@@ -95,6 +95,11 @@ def document(session: Session, case: Case, reason: str | None = None) -> str:
         f"# case {case['id']} as of event {last}",
         "",
     ]) + yamlio.dump_document(values)
+
+
+def open_in_editor(session: Session, path: Path) -> None:
+    """The editor `git commit` would open, on ``path``; waits for it."""
+    journal.run_editor(session.root, path)
 
 
 class EditAborted(OperationFailed):

@@ -3,8 +3,6 @@ editor, as `git commit` opens one when the message is not given."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -23,38 +21,6 @@ def is_terminal() -> bool:
     """Both ends a terminal: someone is there to use the editor. The only
     place `edit` asks; tests run casectl in a pseudo-terminal."""
     return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def editor_command() -> str:
-    """git's order (without git's own settings): $VISUAL, $EDITOR, else vi."""
-    for name in ("VISUAL", "EDITOR"):
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return "vi"
-
-
-def run_editor(path: Path) -> None:
-    """Open ``path`` in the editor and wait. Run through the shell, as git
-    does, so EDITOR="code --wait" and the like work."""
-    editor = editor_command()
-    if editor == "vi" and os.environ.get("TERM") == "dumb" and not (
-            os.environ.get("VISUAL") or os.environ.get("EDITOR")):
-        # As git: vi cannot run on a dumb terminal, and would hang or garble it.
-        raise OperationFailed("the terminal is dumb, but VISUAL and EDITOR are unset",
-                              "set EDITOR, or give the changes as options (casectl edit "
-                              "--help)")
-    try:
-        done = subprocess.run(["sh", "-c", f'{editor} "$@"', editor, str(path)])
-    except OSError as exc:
-        raise OperationFailed(f"could not start the editor {editor!r}: {exc.strerror}",
-                              "set VISUAL or EDITOR to an editor that waits until you close "
-                              "the file") from None
-    if done.returncode != 0:
-        raise OperationFailed(f"there was a problem with the editor {editor!r} (it exited "
-                              f"{done.returncode}); nothing was changed",
-                              "set VISUAL or EDITOR to an editor that waits until you close "
-                              "the file")
 
 
 @click.command()
@@ -85,8 +51,8 @@ def edit(ctx: click.Context, case_id: str, subject: str | None, description: str
          reason: str | None, from_file: str | None) -> Case:
     """Correct a case's subject, description, type, category, reporter or
     fields: one 'edited' event with the old and new values (nothing is
-    rewritten). With no options, on a terminal, opens $VISUAL or $EDITOR (else
-    vi) on the editable fields, as git commit does.
+    rewritten). With no options, on a terminal, opens the editor git commit
+    would (GIT_EDITOR, core.editor, VISUAL, EDITOR, vi) on the editable fields.
 
     \b
     Example:
@@ -142,7 +108,7 @@ def _in_editor(session: Session, ident: str, reason: str | None) -> Case:
                    "afresh)", err=True)
     written = path.read_text(encoding="utf-8")
     try:
-        run_editor(path)
+        editing.open_in_editor(session, path)
     except OperationFailed as exc:
         if base is not None and path.read_text(encoding="utf-8") == written:
             path.unlink(missing_ok=True)  # nothing typed, nothing to keep
