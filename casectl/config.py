@@ -7,6 +7,7 @@ broken file is reported with file, field and line, never a traceback.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -16,6 +17,13 @@ from .errors import InvalidData, NotFound, RuleViolation, UsageError
 
 CONFIG_FILE = "casectl.yaml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def org_key(name: str) -> str:
+    """An organisation's name as matched: case, spaces and the Unicode form
+    do not matter (an Å typed as A plus a combining ring is the same
+    letter, and "Ås  kommune" the same municipality as "Ås kommune")."""
+    return unicodedata.normalize("NFC", " ".join(name.split())).casefold()
 
 
 def default_config(desk_name: str, timezone: str) -> dict[str, Any]:
@@ -85,9 +93,9 @@ class Config:
         type names: case and surrounding spaces do not matter."""
         if not org:
             return None
-        wanted = org.strip().casefold()
+        wanted = org_key(org)
         for name, entry in self.orgs.items():
-            if name.strip().casefold() == wanted:
+            if org_key(name) == wanted:
                 return str(entry["sla"])
         return None
 

@@ -1,0 +1,39 @@
+"""Edges found by an adversarial review of issue 6's features, each through
+the real command line with a frozen clock."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import act, new_case
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def sla(desk: Path, case_id: str) -> dict[str, Any]:
+    return json.loads(ok(act(desk, "sla", case_id, "--format", "json")).stdout)
+
+
+def test_an_org_matches_however_its_name_is_typed(desk, monkeypatch):
+    # "Ås kommune" typed with Å as A + combining ring (as some keyboards,
+    # macOS file names and pasted text give it), or with a double space:
+    # the same organisation, so the same level, and no second entry.
+    monkeypatch.setenv("CASECTL_NOW", "2026-11-30T09:00:00+01:00")
+    ok(act(desk, "org", "add", "Ås kommune", "--sla", "gold", agent="admin"))
+    decomposed = unicodedata.normalize("NFD", "Ås kommune")
+    assert decomposed != "Ås kommune"
+    for typed in (decomposed, "ÅS  KOMMUNE", " ås kommune "):
+        assert sla(desk, new_case(desk, "--org", typed))["level"] == "gold", typed
+    again = act(desk, "org", "add", decomposed, "--sla", "silver", agent="admin")
+    assert again.exit_code == 1 and "listed already" in again.stderr
+    ok(act(desk, "org", "set", "ås  kommune", "--sla", "silver", agent="admin"))
+    assert json.loads(ok(act(desk, "org", "list", "--json")).stdout) == [
+        {"org": "Ås kommune", "sla": "silver"}]
