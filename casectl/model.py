@@ -555,16 +555,23 @@ def reporter_view(case: Mapping[str, Any]) -> Case:
                   for key in REPORTER_HEADER_KEYS if key in case or key in HEADER_KEYS}
     if log:
         view["updated"] = max(log, key=_instant)["at"]
+    # What an edit corrected shows as corrected in the created event too: a
+    # case registered under the wrong person and then given to the right
+    # one must not show them the first one's name, address or fields.
+    corrected = {key.partition(".")[0] for event in case.get("log", [])
+                 if event.get("kind") == "edited"
+                 for key in (event.get("data") or {}).get("changes", {})}
+    current = {key: header_value(case, key) for key in corrected}
     view["log"] = [{**{key: value for key, value in event.items()
-                       if key not in ("public", "data")}, "data": _reporter_data(event)}
+                       if key not in ("public", "data")}, "data": _reporter_data(event, current)}
                    for event in log]
     return view
 
 
-def _reporter_data(event: Event) -> dict[str, Any]:
+def _reporter_data(event: Event, current: Mapping[str, Any]) -> dict[str, Any]:
     data = event["data"]
     if event["kind"] == "created":
-        return {key: _without_internal(data[key]) for key in REPORTER_CREATED_KEYS
-                if key in data}
+        return {key: _without_internal(current.get(key, data[key]))
+                for key in REPORTER_CREATED_KEYS if key in data}
     return {key: value for key, value in data.items()
             if key not in INTERNAL_DATA_KEYS.get(event["kind"], ())}

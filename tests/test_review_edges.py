@@ -37,3 +37,26 @@ def test_an_org_matches_however_its_name_is_typed(desk, monkeypatch):
     ok(act(desk, "org", "set", "ås  kommune", "--sla", "silver", agent="admin"))
     assert json.loads(ok(act(desk, "org", "list", "--json")).stdout) == [
         {"org": "Ås kommune", "sla": "silver"}]
+
+
+def test_the_reporters_view_after_a_corrected_reporter_shows_no_one_elses_details(
+        desk, monkeypatch):
+    # Registered under the wrong person, then corrected: the person the
+    # case is about must not see the first one's name, address, phone or
+    # fields in the created event of their view, in any format.
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T10:00:00+01:00")
+    case_id = new_case(desk, "--reporter", "Ola Feilregistrert <ola.feil@example.no>",
+                       "--phone", "+47 900 11 222", "--field", "personnr=01019912345")
+    ok(act(desk, "edit", case_id, "--reporter", "Kari Riktig <kari.riktig@example.no>",
+           "--phone", "+47 411 22 333", "--field", "personnr=02028854321",
+           "--reason", "feil person"))
+    for fmt in ("table", "json", "yaml", "csv"):
+        shown = ok(act(desk, "show", case_id, "--reporter-view", "--format", fmt)).stdout
+        for secret in ("Feilregistrert", "ola.feil", "900 11 222", "01019912345"):
+            assert secret not in shown, (fmt, secret)
+    view = json.loads(ok(act(desk, "show", case_id, "--reporter-view", "--json")).stdout)
+    created = view["log"][0]["data"]
+    assert created["reporter"] == view["reporter"]
+    assert created["reporter"]["name"] == "Kari Riktig"
+    assert created["fields"] == {"personnr": "02028854321"}
+    assert created["subject"] == "DIPS starter ikke"
