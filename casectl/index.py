@@ -22,8 +22,8 @@ from . import journal, model, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "6"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
-# 6: tasks, last_reply_ts; SLA level, due, breach and risk instants
+SCHEMA_VERSION = "7"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
+# 6: tasks, last_reply_ts; SLA level, due, breach and risk instants; 7: sla_pinned -1
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
@@ -408,6 +408,30 @@ def _apply(conn: sqlite3.Connection, root: Path, rev: str, paths: Sequence[str])
     finally:
         if pool is not None:
             pool.shutdown()
+    known = set((_meta(conn, "missing") or "").split())
+    if not judge.missing <= known:
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('missing', ?)",
+                     (" ".join(sorted(known | judge.missing)),))
+
+
+def _recheck_missing(conn: sqlite3.Connection, root: Path, head: str | None) -> None:
+    """Cases judged under the current casectl.yaml for want of their own
+    blob (sla_pinned -1): a pull may have brought it, and `casectl sla`
+    then uses it, so their rows are computed again. One cat-file, and only
+    in a clone that lacked a blob."""
+    known = (_meta(conn, "missing") or "").split()
+    if not known or head is None:
+        return
+    from . import slapolicy
+
+    state = store.writable_state_dir(root) or store.state_dir(root)
+    found = slapolicy.resolve_blobs(root, state, known)
+    still = [blob for blob in known if found.get(blob) is None]
+    if len(still) == len(known):
+        return
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('missing', ?)", (" ".join(still),))
+    _apply(conn, root, head, [row[0] for row in conn.execute(
+        "SELECT path FROM cases WHERE sla_pinned < 0").fetchall()])
 
 
 _ROW_COLUMNS = ("id", "path", "status", "priority", "priority_rank", "type", "category", "team",
@@ -478,6 +502,7 @@ def _refresh(root: Path) -> sqlite3.Connection:
                 indexed = _meta(conn, "commit")
                 if indexed != head:
                     _catch_up(conn, root, indexed, head)
+                    _recheck_missing(conn, root, head)
                     conn.execute("INSERT OR REPLACE INTO meta VALUES ('commit', ?)", (head,))
                 judged = _meta(conn, "sla")
                 if judged != key:
@@ -497,7 +522,7 @@ def _rejudge(conn: sqlite3.Connection, root: Path, head: str | None, judged: str
     if judged is None or head is None:
         return  # a new index: every row was just computed under ``key``
     everything = judged.split(" ")[-1] != key.split(" ")[-1]
-    sql = "SELECT path FROM cases" + ("" if everything else " WHERE sla_pinned = 0")
+    sql = "SELECT path FROM cases" + ("" if everything else " WHERE sla_pinned <= 0")
     _apply(conn, root, head, [row[0] for row in conn.execute(sql).fetchall()])
 
 

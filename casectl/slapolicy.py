@@ -219,4 +219,13 @@ def row_fields(found: Judge, case: Mapping[str, Any]) -> tuple[Any, ...] | None:
     policy, _, _ = found.policy(created.get("config"))
     with_holidays(found, None, policy.get("country"))
     return (*index_fields(found, case, clock.zone(policy["timezone"])),
-            1 if created.get("config") in found.policies else 0)
+            _pinned(found, created.get("config")))
+
+
+def _pinned(found: Judge, blob: str | None) -> int:
+    """The index's sla_pinned: 1 judged under the case's own blob, 0 under
+    the current casectl.yaml as it asks (no blob), -1 under the current one
+    for want of its blob here (a later pull may bring it: index.py looks)."""
+    if blob in found.policies:
+        return 1
+    return -1 if blob else 0

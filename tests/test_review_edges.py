@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from helpers import act, new_case
+from helpers import act, git, new_case
 
 
 def ok(result: Any) -> Any:
@@ -60,3 +60,38 @@ def test_the_reporters_view_after_a_corrected_reporter_shows_no_one_elses_detail
     assert created["reporter"]["name"] == "Kari Riktig"
     assert created["fields"] == {"personnr": "02028854321"}
     assert created["subject"] == "DIPS starter ikke"
+
+
+def test_a_config_blob_that_arrives_later_is_used_by_list_as_by_sla(desk, tmp_path, monkeypatch):
+    # A case registered under a hand-edited casectl.yaml (reaction of a high
+    # case: 1h) is judged in a clone that lacks that blob under the current
+    # casectl.yaml (30m). When a later pull brings the blob, with the policy
+    # at HEAD unchanged (the edit committed, then undone), `sla` judges the
+    # case under its own blob; `list --breached` must agree.
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T09:00:00+01:00")  # Tuesday
+    config = desk / "casectl.yaml"
+    original = config.read_text(encoding="utf-8")
+    edited = original + ("sla:\n  targets:\n    critical: {reaction: 10m, resolution: 4h}\n"
+                         "    high: {reaction: 1h, resolution: 8h}\n"
+                         "    medium: {reaction: null, resolution: 2d}\n"
+                         "    low: {reaction: null, resolution: 5d}\n")
+    config.write_text(edited, encoding="utf-8")
+    case_id = new_case(desk, "--priority", "high")
+    config.write_text(original, encoding="utf-8")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--no-local", str(desk), str(clone))
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T09:40:00+01:00")
+
+    def breached() -> list[str]:
+        rows = json.loads(ok(act(clone, "list", "--breached", "--json")).stdout)
+        return [row["id"] for row in rows]
+    assert sla(clone, case_id)["reaction"]["breached"] is True  # 30m, the current one
+    assert breached() == [case_id]
+    admin = ("-c", "user.name=Admin", "-c", "user.email=admin@example.no")
+    config.write_text(edited, encoding="utf-8")
+    git(desk, *admin, "commit", "-qam", "targets by hand")
+    config.write_text(original, encoding="utf-8")
+    git(desk, *admin, "commit", "-qam", "targets back")
+    git(clone, *admin, "pull", "-q", "--ff-only")
+    assert sla(clone, case_id)["reaction"]["breached"] is False  # 1h, its own blob
+    assert breached() == []
