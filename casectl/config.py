@@ -19,10 +19,11 @@ CONFIG_FILE = "casectl.yaml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
-def org_key(name: str) -> str:
-    """An organisation's name as matched: case, spaces and the Unicode form
-    do not matter (an Å typed as A plus a combining ring is the same
-    letter, and "Ås  kommune" the same municipality as "Ås kommune")."""
+def name_key(name: str) -> str:
+    """An organisation's or a category's name as matched: case, spaces and
+    the Unicode form do not matter (an Å typed as A plus a combining ring
+    is the same letter, and "Ås  kommune" the same municipality as "Ås
+    kommune")."""
     return unicodedata.normalize("NFC", " ".join(name.split())).casefold()
 
 
@@ -93,9 +94,9 @@ class Config:
         type names: case and surrounding spaces do not matter."""
         if not org:
             return None
-        wanted = org_key(org)
+        wanted = name_key(org)
         for name, entry in self.orgs.items():
-            if org_key(name) == wanted:
+            if name_key(name) == wanted:
                 return str(entry["sla"])
         return None
 
@@ -132,7 +133,7 @@ class Config:
         if not self.categories:
             return category
         for listed in self.categories:
-            if listed.casefold() == category.strip().casefold():
+            if name_key(listed) == name_key(category):
                 return listed
         raise UsageError(f"unknown category {category!r}",
                          "use one of: " + ", ".join(self.categories)

@@ -95,3 +95,18 @@ def test_a_config_blob_that_arrives_later_is_used_by_list_as_by_sla(desk, tmp_pa
     git(clone, *admin, "pull", "-q", "--ff-only")
     assert sla(clone, case_id)["reaction"]["breached"] is False  # 1h, its own blob
     assert breached() == []
+
+
+def test_a_category_matches_however_its_name_is_typed(desk):
+    # "Å drift" with Å typed as A + combining ring is the listed category,
+    # not an unknown one the error message shows spelled the same way, nor
+    # a second one to add; and "klinisk  APP" with two spaces is "Klinisk app".
+    ok(act(desk, "category", "add", "Å drift", "Klinisk app", agent="admin"))
+    decomposed = unicodedata.normalize("NFD", "Å drift")
+    case_id = new_case(desk, "--category", decomposed)
+    shown = json.loads(ok(act(desk, "show", case_id, "--json")).stdout)
+    assert shown["category"] == "Å drift"
+    other = new_case(desk, "--category", "klinisk  APP")
+    assert json.loads(ok(act(desk, "show", other, "--json")).stdout)["category"] == "Klinisk app"
+    again = act(desk, "category", "add", decomposed, agent="admin")
+    assert again.exit_code == 1 and "already listed" in again.stderr

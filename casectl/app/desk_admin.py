@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .. import config as configmod
-from ..config import Config
+from ..config import Config, name_key
 from ..errors import RuleViolation, UsageError
 from ..roles import ROLES
 from . import schema_support
@@ -141,7 +141,7 @@ def add_categories(session: Session, categories: Sequence[str]) -> list[str]:
     cleaned: list[str] = []
     for typed in categories:
         category = clean_line(typed, "the category", limit=MAX_CATEGORY) or ""
-        if any(c.casefold() == category.casefold() for c in cleaned):
+        if any(name_key(c) == name_key(category) for c in cleaned):
             raise UsageError(f"category {category!r} is given twice", "give each once")
         cleaned.append(category)
     if not cleaned:
@@ -149,7 +149,7 @@ def add_categories(session: Session, categories: Sequence[str]) -> list[str]:
 
     def change(config: Config) -> None:
         listed = list(config.categories)
-        there = [c for c in cleaned if any(c.casefold() == l.casefold() for l in listed)]
+        there = [c for c in cleaned if any(name_key(c) == name_key(l) for l in listed)]
         if there:
             raise RuleViolation("unique-category", f"already listed: {', '.join(there)}",
                                 "casectl category list shows the categories")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Config, org_key
+from ..config import Config, name_key
 from ..errors import NotFound, RuleViolation
 from .desk import _change_config
 from .inputs import clean_line
@@ -15,8 +15,8 @@ from .session import Session
 
 def _find(config: Config, org: str) -> str | None:
     """The name an organisation is listed under, matched as people type it."""
-    wanted = org_key(org)
-    return next((name for name in config.orgs if org_key(name) == wanted), None)
+    wanted = name_key(org)
+    return next((name for name in config.orgs if name_key(name) == wanted), None)
 
 
 def add_org(session: Session, org: str, level: str) -> dict[str, Any]:
