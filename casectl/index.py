@@ -607,14 +607,17 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
         where.append("last_reply_ts IS NOT NULL")
     if breached or at_risk:
         moment = round((now or datetime.now(timezone.utc)).timestamp() * 1000)
+        # At risk once less than a fifth is left: strictly after risk_ts, as
+        # breached is strictly after breach_ts. Either: a clock can have
+        # stopped breached (a late reaction) with no risk instant of its own.
         if breached and at_risk:
-            where.append("risk_ts <= ?")
-            args.append(moment)
+            where.append("(risk_ts < ? OR breach_ts < ?)")
+            args.extend([moment, moment])
         elif breached:
             where.append("breach_ts < ?")
             args.append(moment)
         else:
-            where.append("risk_ts <= ? AND (breach_ts IS NULL OR breach_ts >= ?)")
+            where.append("risk_ts < ? AND (breach_ts IS NULL OR breach_ts >= ?)")
             args.extend([moment, moment])
     wanted = [c for c in fields if c in COLUMNS]
     wanted += [c for c in ("id", "assignee") if c not in wanted]

@@ -110,3 +110,41 @@ def test_a_category_matches_however_its_name_is_typed(desk):
     assert json.loads(ok(act(desk, "show", other, "--json")).stdout)["category"] == "Klinisk app"
     again = act(desk, "category", "add", decomposed, agent="admin")
     assert again.exit_code == 1 and "already listed" in again.stderr
+
+
+def overview_ids(desk: Path) -> list[str]:
+    return [row["id"] for row in json.loads(ok(act(desk, "sla", "--json")).stdout)]
+
+
+def list_ids(desk: Path, *flags: str) -> list[str]:
+    return [row["id"] for row in json.loads(ok(act(desk, "list", *flags, "--json")).stdout)]
+
+
+def test_a_late_reaction_is_in_the_sla_overview_as_in_list_breached_and_check(
+        desk, monkeypatch):
+    # A high case (reaction 30m) started after an hour: its reaction clock
+    # stopped breached, its resolution clock is far from risk. `sla --check`
+    # fails and `list --breached` lists it: `casectl sla` must too.
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T09:00:00+01:00")  # Tuesday
+    case_id = new_case(desk, "--priority", "high")
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T10:00:00+01:00")
+    ok(act(desk, "start", case_id))
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T10:30:00+01:00")
+    assert sla(desk, case_id)["reaction"]["breached"] is True
+    assert act(desk, "sla", "--check").exit_code == 1
+    assert list_ids(desk, "--breached") == [case_id]
+    assert overview_ids(desk) == [case_id]
+    assert list_ids(desk, "--breached", "--at-risk") == [case_id]
+
+
+def test_at_risk_starts_when_less_than_a_fifth_is_left_not_at_a_fifth(desk, monkeypatch):
+    # Reaction 30m from 09:00: at 09:24 exactly 6 minutes (a fifth) are left,
+    # which `casectl sla ID` calls running; a second later it is at risk.
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T09:00:00+01:00")
+    case_id = new_case(desk, "--priority", "high")
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T09:24:00+01:00")
+    assert "running" in ok(act(desk, "sla", case_id)).stdout.splitlines()[3]
+    assert list_ids(desk, "--at-risk") == [] and overview_ids(desk) == []
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-01T09:24:01+01:00")
+    assert "at risk" in ok(act(desk, "sla", case_id)).stdout.splitlines()[3]
+    assert list_ids(desk, "--at-risk") == [case_id] and overview_ids(desk) == [case_id]
