@@ -91,7 +91,7 @@ class Config:
 
     def org_level(self, org: str | None) -> str | None:
         """The SLA level agreed with an organisation, matched as people
-        type names: case and surrounding spaces do not matter."""
+        type names (name_key): case, spaces and Unicode form do not matter."""
         if not org:
             return None
         wanted = name_key(org)

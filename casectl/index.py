@@ -517,8 +517,9 @@ def _refresh(root: Path) -> sqlite3.Connection:
 def _rejudge(conn: sqlite3.Connection, root: Path, head: str | None, judged: str | None,
              key: str) -> None:
     """casectl.yaml's SLA policy changed since the rows were computed: the
-    cases judged under the current one (no config blob of their own) are
-    read again; all of them when the holidays package changed."""
+    cases judged under the current one (no config blob of their own, or one
+    this clone lacks) are read again; all of them when the holidays package
+    changed."""
     if judged is None or head is None:
         return  # a new index: every row was just computed under ``key``
     everything = judged.split(" ")[-1] != key.split(" ")[-1]
