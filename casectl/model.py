@@ -146,7 +146,7 @@ REPORTER_CREATED_KEYS = ("subject", "description", "type", "category", "reporter
 # What `casectl edit` may change, as the keys of an edited event's changes:
 # header keys, and "reporter.<part>" and "fields.<key>" for the parts of
 # those two mappings, so one change never rewrites its neighbours.
-EDITABLE_KEYS = ("subject", "description", "type", "category")
+EDITABLE_KEYS = ("subject", "description", "type", "category", "sla")
 REPORTER_PARTS = ("name", "email", "phone", "org")
 
 # The header in the order it is written; every key is always present.

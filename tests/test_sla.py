@@ -511,3 +511,31 @@ def test_the_casectl_yaml_a_case_is_judged_under_is_always_in_git(desk):
     assert git(desk, "cat-file", "-t", blob).strip() == "blob"
     assert git(desk, "cat-file", "blob", blob) == config.read_text(encoding="utf-8")
     assert "casectl.yaml" in git(desk, "status", "--porcelain")  # the edit stays the user's
+
+
+def test_edit_sla_relevels_a_case_as_if_it_had_arrived_with_it(desk, monkeypatch):
+    """A case registered under the wrong level (its organisation not given)
+    is corrected with edit --sla: one edited event, and its clocks follow
+    the new level's hours from arrival, in `sla` and in the query index."""
+    at(monkeypatch, "2026-11-27T14:00:00+01:00")  # a Friday, 1 h before closing
+    case_id = new_case(desk, "--priority", "high")
+    assert sla(desk, case_id)["level"] == "bronze"
+    # bronze: 8 working hours = 1 h on Friday, 6.5 h on Monday, 30 min on Tuesday
+    assert sla(desk, case_id)["resolution"]["due"] == "2026-12-01T09:00:00+01:00"
+    at(monkeypatch, "2026-11-27T14:30:00+01:00")
+    ok(act(desk, "edit", case_id, "--sla", "gold", "--reason", "Helse Vest har gull"))
+    clocks = sla(desk, case_id)
+    assert clocks["level"] == "gold"  # 24x7: 8 hours from arrival
+    assert clocks["resolution"]["due"] == "2026-11-27T22:00:00+01:00"
+    edited = load_yaml(case_file(desk, case_id))["log"][-1]
+    assert edited["kind"] == "edited" and edited["public"] is False
+    assert edited["data"]["changes"] == {"sla": {"old": "bronze", "new": "gold"}}
+    assert "Action: edit" in git(desk, "log", "-1", "--format=%B")
+    at(monkeypatch, "2026-11-27T23:00:00+01:00")  # breached under gold, not under bronze
+    listed = json.loads(ok(act(desk, "list", "--breached", "--json")).stdout)
+    assert [row["id"] for row in listed] == [case_id]
+    again = act(desk, "edit", case_id, "--sla", "GOLD")
+    assert again.exit_code == 1 and "edit-changes-something" in again.stderr
+    unknown = act(desk, "edit", case_id, "--sla", "tin")
+    assert unknown.exit_code == 2 and "unknown SLA level 'tin'" in unknown.stderr
+    assert act(desk, "validate").exit_code == 0

@@ -18,7 +18,8 @@ from .inputs import clean_line, clean_phone, clean_subject, clean_text, email_ad
 from .session import Session
 
 # The keys a document may hold, in the order it shows them.
-DOCUMENT_KEYS = ("subject", "description", "type", "category", "reporter", "fields", "reason")
+DOCUMENT_KEYS = ("subject", "description", "type", "category", "sla", "reporter", "fields",
+                 "reason")
 _BASE_LINE = re.compile(r"^# case (?P<case>\S+) as of event (?P<event>\S+)\s*$", re.MULTILINE)
 
 
@@ -26,9 +27,11 @@ def edit_case(session: Session, case_id: str, *, subject: str | None = None,
               description: str | None = None, type_: model.CaseType | None = None,
               category: str | None = None, reporter: Reporter | None = None,
               fields: Mapping[str, str] | None = None, unset_fields: Sequence[str] = (),
-              reason: str | None = None) -> Case:
+              sla: str | None = None, reason: str | None = None) -> Case:
     """Edit a case from options: each value given replaces the case's (a
-    reporter's parts only those given), ``unset_fields`` are removed."""
+    reporter's parts only those given), ``unset_fields`` are removed.
+    ``sla`` re-levels the case: its clocks are computed under the new
+    level's hours from then on, as if it had arrived with it."""
     wanted: dict[str, Any] = {}
     if subject is not None:
         wanted["subject"] = clean_subject(subject)
@@ -39,6 +42,8 @@ def edit_case(session: Session, case_id: str, *, subject: str | None = None,
     if category is not None:
         wanted["category"] = session.config.check_category(
             clean_line(category, "the category") or "")
+    if sla is not None:
+        wanted["sla"] = session.config.check_sla_level(sla)
     if reporter is not None:
         checked = {"name": clean_line(reporter.name, "the reporter's name"),
                    "email": email_address(reporter.email, "the reporter's address")
@@ -69,7 +74,7 @@ def _require_schema(session: Session) -> None:
                            "edited events (casectl edit)")
 
 
-FLAGS = ("--subject, --description, --type, --category, --reporter, --phone, --org, "
+FLAGS = ("--subject, --description, --type, --category, --sla, --reporter, --phone, --org, "
          "--field KEY=VALUE, --unset-field KEY")
 
 
@@ -81,6 +86,7 @@ def document(session: Session, case: Case, reason: str | None = None) -> str:
     reporter = case.get("reporter") or {}
     values = {"subject": case["subject"], "description": case.get("description"),
               "type": case["type"], "category": case.get("category"),
+              "sla": model.header_value(case, "sla"),
               "reporter": {part: reporter.get(part) for part in model.REPORTER_PARTS},
               "fields": dict(case.get("fields") or {}), "reason": reason}
     categories = session.config.categories
@@ -91,6 +97,8 @@ def document(session: Session, case: Case, reason: str | None = None) -> str:
         "# lines under fields: to add or remove fields. reason: says why (optional).",
         "# type: " + ", ".join(model.TYPES) + (
             "; category: one of " + ", ".join(categories) if categories else ""),
+        "# sla: the SLA level, one of " + ", ".join(session.config.sla_levels)
+        + " (empty: the desk's default)",
         "# Lines starting with '#' are ignored. An unchanged or empty document aborts the edit.",
         f"# case {case['id']} as of event {last}",
         "",
@@ -205,6 +213,9 @@ def parse_document(session: Session, text: str, where: str = "the document"
     if "category" in doc:
         category = _blank(clean_line, doc, "category", where, "the category")
         values["category"] = session.config.check_category(category) if category else None
+    if "sla" in doc:
+        level = _blank(clean_line, doc, "sla", where, "the SLA level")
+        values["sla"] = session.config.check_sla_level(level) if level else None
     if "reporter" in doc:
         values.update(_reporter(doc["reporter"], where))
     if "fields" in doc:

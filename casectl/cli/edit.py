@@ -31,6 +31,8 @@ def is_terminal() -> bool:
 @click.option("--type", "type_", type=options.TYPE, help="A new case type.")
 @click.option("--category", metavar="CATEGORY", help="A new category (one of casectl.yaml's, "
               "when it lists any).")
+@click.option("--sla", metavar="LEVEL", help="Another SLA level (the case's clocks follow it, "
+              "counted from arrival).")
 @click.option("--reporter", metavar='"NAME <EMAIL>"', help="The reporter's name and/or address "
               "(a part not given stays as it is).")
 @click.option("--phone", metavar="PHONE", help="The reporter's phone number.")
@@ -48,7 +50,7 @@ def is_terminal() -> bool:
 def edit(ctx: click.Context, case_id: str, subject: str | None, description: str | None,
          type_: str | None, category: str | None, reporter: str | None, phone: str | None,
          org: str | None, fields: Sequence[str], unset_fields: Sequence[str],
-         reason: str | None, from_file: str | None) -> Case:
+         reason: str | None, from_file: str | None, sla: str | None) -> Case:
     """Correct a case's subject, description, type, category, reporter or
     fields: one 'edited' event with the old and new values (nothing is
     rewritten). With no options, on a terminal, opens the editor git commit
@@ -62,7 +64,7 @@ def edit(ctx: click.Context, case_id: str, subject: str | None, description: str
     """
     session = options.session(ctx)
     ident = options.case_id(case_id)
-    changes = (subject, description, type_, category, reporter, phone, org)
+    changes = (subject, description, type_, category, reporter, phone, org, sla)
     given = any(value is not None for value in changes) or fields or unset_fields
     if from_file is not None:
         if given or reason is not None:
@@ -76,7 +78,7 @@ def edit(ctx: click.Context, case_id: str, subject: str | None, description: str
             type_=model.CaseType(type_.lower()) if type_ else None,
             category=category, reporter=parsing.reporter(reporter, phone, org),
             fields=parsing.fields(fields), unset_fields=parsing.field_keys(unset_fields),
-            reason=options.text(reason))
+            sla=sla, reason=options.text(reason))
     if not is_terminal():
         raise UsageError("say what to change: no terminal to open an editor in",
                          f"give {editing.FLAGS} (with --reason TEXT), or --file PATH|-")
