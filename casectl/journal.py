@@ -850,3 +850,24 @@ def run_editor(root: Path, path: Path) -> None:
         raise OperationFailed(f"there was a problem with the editor {editor!r} (it exited "
                               f"{done.returncode}); nothing was changed",
                               "set EDITOR to an editor that waits until you close the file")
+
+
+MERGE_DRIVER = "casectl merge-driver %O %A %B %P"
+
+
+def ensure_merge_driver(root: Path) -> None:
+    """Register casectl's merge driver for case files in the repository's
+    config when it is missing (`init` does it; a fresh `git clone` does not
+    copy .git/config): one read of the config file when it is there. A
+    repository whose config cannot be written is left as it is."""
+    try:
+        config = (common_dir(root) / "config").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    if '[merge "casectl"]' in config:
+        return
+    try:
+        git(root, "config", "merge.casectl.name", "casectl: the union of both sides' events")
+        git(root, "config", "merge.casectl.driver", MERGE_DRIVER)
+    except OperationFailed:
+        pass

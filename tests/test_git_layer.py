@@ -197,13 +197,23 @@ def test_a_detached_head_refuses_actions_and_answers_reads(desk):
     assert shown.returncode == 0 and "DIPS starter ikke" in shown.stdout, shown.stderr
 
 
+def without_merge_driver(desk: Path) -> None:
+    """As a clone where no casectl command has run yet (git clone does not
+    copy .git/config): git merges case files as text, and two clones that
+    both added an event conflict (tests/test_merge_driver.py has the
+    driver that merges them)."""
+    git(desk, "config", "--remove-section", "merge.casectl")
+
+
 def diverge(desk: Path, case_id: str) -> None:
-    """Branch 'other' and main both add an event to the case."""
+    """Branch 'other' and main both add an event to the case, merged by git
+    alone (a conflict)."""
     git(desk, "branch", "other")
     assert act(desk, "log", case_id, "På main").exit_code == 0
     git(desk, "switch", "--quiet", "other")
     assert act(desk, "log", case_id, "På other").exit_code == 0
     git(desk, "switch", "--quiet", "main")
+    without_merge_driver(desk)  # after the last casectl command, which registers it
 
 
 OPERATIONS = {
@@ -608,6 +618,8 @@ def merge_outcome(desk: Path, tmp_path: Path, case_id: str, name: str) -> tuple:
         (second / ".git" / "info" / "attributes").write_text("cases/**/*.yaml !merge\n")
     assert act_process(first, "log", case_id, "Fra første klone").returncode == 0
     assert act_process(second, "log", case_id, "Fra andre klone").returncode == 0
+    if name == "attribute":  # as before any casectl command registered the driver
+        without_merge_driver(second)
     merged = hand_git(second, "pull", "--no-rebase", "--no-edit", str(first), "main",
                       check=False)
     rel = case_file(second, case_id).relative_to(second).as_posix()
@@ -621,6 +633,7 @@ def merge_outcome(desk: Path, tmp_path: Path, case_id: str, name: str) -> tuple:
 
 def test_the_undefined_merge_driver_falls_back_to_git_text_merge(desk, tmp_path):
     assert (desk / ".gitattributes").read_text() == "cases/**/*.yaml merge=casectl\n"
+    without_merge_driver(desk)
     assert subprocess.run(["git", "config", "--get-regexp", r"^merge\.casectl\."], cwd=desk,
                           capture_output=True).returncode == 1  # the driver is not defined
     case_id = new_case(desk)
@@ -680,13 +693,15 @@ def test_a_hand_commit_at_each_stage_of_an_action(desk, monkeypatch, stage, hand
 
 
 def test_a_case_left_conflicted_by_stash_pop_is_named_as_such(desk):
-    """Unmerged without any operation in progress: `git stash pop` can do it."""
+    """Unmerged without any operation in progress: `git stash pop` can do it
+    (in a clone without the merge driver, which would merge the events)."""
     case_id = new_case(desk)
     path = case_file(desk, case_id)
     original = path.read_text(encoding="utf-8")
     path.write_text(original.replace("updated: '", "updated: '1", 1), encoding="utf-8")
     hand_git(desk, "stash", "-q")
     assert act(desk, "log", case_id, "Ringte").exit_code == 0
+    without_merge_driver(desk)
     popped = hand_git(desk, "stash", "pop", check=False)
     assert popped.returncode != 0 and "CONFLICT" in popped.stdout + popped.stderr
     for args in (("show", case_id), ("log", case_id, "Igjen")):

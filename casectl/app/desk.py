@@ -68,6 +68,7 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
         journal.init(root)
     else:
         journal.git(root, "config", "core.splitIndex", "true")
+    journal.ensure_merge_driver(root)
     config = configmod.default_config(desk_name or root.name, timezone or "Europe/Oslo")
     if desk_phone:
         config["desk"]["phone"] = desk_phone  # urgent cases are phoned in to it [seed 003]

@@ -40,6 +40,7 @@ class Session:
 
 def open_session(repo: str | None, as_agent: str | None) -> Session:
     root = store.find_root(repo)
+    journal.ensure_merge_driver(root)
     transaction.settle(root)
     return Session(root, configmod.load(root, store.state_dir(root)), as_agent)
 

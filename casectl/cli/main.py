@@ -30,7 +30,7 @@ COMMANDS = {
     "reopen": "cases:reopen", "history": "reading:history", "search": "reading:search",
     "validate": "reading:validate", "edit": "edit:edit", "category": "desk_admin:category",
     "triage": "triage:triage_", "task": "followup:task", "contact": "followup:contact",
-    "org": "sla:org", "sla": "sla:sla_",
+    "org": "sla:org", "sla": "sla:sla_", "merge-driver": "merging:merge_driver",
 }
 
 
