@@ -50,22 +50,29 @@ def _address(text: str, given: str) -> str:
                          _REPORTER_HINT) from None
 
 
-def fields(pairs: Sequence[str]) -> dict[str, str]:
-    """--field KEY=VALUE, each key once. Keys are stored as YAML keys and
-    searched by, so they keep to a-z, 0-9, '.', '_' and '-'."""
+def key_values(pairs: Sequence[str], option: str, example: str, *, word: str = "VALUE",
+               strip: bool = True) -> dict[str, str]:
+    """OPTION KEY=VALUE options (--field, --answer, --question), each key
+    once. Keys are stored as YAML keys and typed on the command line, so
+    they keep to a-z, 0-9, '.', '_' and '-'."""
     found: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().lower()
         if not sep or not key:
-            raise UsageError(f"--field {pair!r} is not KEY=VALUE",
-                             "write it like --field epj=12345 --field kommune=Bergen")
-        _check_key(key, "--field KEY=VALUE", f"--field {{}}={value.strip()}")
+            raise UsageError(f"{option} {pair!r} is not KEY={word}",
+                             f"write it like {option} {example}")
+        _check_key(key, f"{option} KEY={word}", f"{option} {{}}={value.strip()}")
         if key in found:
-            raise UsageError(f"--field {key} is given twice",
-                             f"give each key once: --field {key}=VALUE")
-        found[key] = value.strip()
+            raise UsageError(f"{option} {key} is given twice",
+                             f"give each key once: {option} {key}={word}")
+        found[key] = value.strip() if strip else value
     return found
+
+
+def fields(pairs: Sequence[str]) -> dict[str, str]:
+    """--field KEY=VALUE: a desk-defined field each."""
+    return key_values(pairs, "--field", "epj=12345 --field kommune=Bergen")
 
 
 def field_keys(keys: Sequence[str], option: str = "--unset-field") -> list[str]:

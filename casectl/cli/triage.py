@@ -9,11 +9,11 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from .. import config as configmod, triage as rules
+from .. import triage as rules
 from ..app import actions, triage
 from ..errors import UsageError
 from ..model import Case
-from . import options
+from . import options, parsing
 
 IMPACT = click.Choice(rules.IMPACTS, case_sensitive=False)
 URGENCY = click.Choice(rules.URGENCIES, case_sensitive=False)
@@ -21,24 +21,8 @@ COMPETENCE = click.Choice(rules.COMPETENCES, case_sensitive=False)
 
 
 def pairs(values: Sequence[str], option: str, example: str) -> dict[str, str]:
-    """KEY=TEXT options (--answer, --question), each key once; keys keep to
-    the alphabet of ids, as they are YAML keys and typed on the command line."""
-    found: dict[str, str] = {}
-    for pair in values:
-        key, sep, value = pair.partition("=")
-        key = key.strip().lower()
-        if not sep or not key:
-            raise UsageError(f"{option} {pair!r} is not KEY=TEXT", f"write it like {option} "
-                             f"{example}")
-        if not configmod.SLUG_RE.match(key):
-            raise UsageError(f"in {option} KEY=TEXT, the key {key!r} has characters a key "
-                             "cannot have", "a key uses only the letters a-z, digits, '.', '_' "
-                             f"and '-', starting with a letter or digit, e.g. {option} {example}")
-        if key in found:
-            raise UsageError(f"{option} {key} is given twice", f"give each key once: {option} "
-                             f"{key}=TEXT")
-        found[key] = value
-    return found
+    """KEY=TEXT options (--answer, --question); the text as typed."""
+    return parsing.key_values(values, option, example, word="TEXT", strip=False)
 
 
 def _answers(public: Sequence[str], internal: Sequence[str]) -> triage.Answers:
