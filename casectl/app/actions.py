@@ -170,7 +170,7 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
         "category": config.check_category(category) if category else None,
         "priority": (priority or model.Priority.MEDIUM).value,
         "team": team, "assignee": assignee,
-        "reporter": _checked_reporter(reporter).to_dict() if reporter else None,
+        "reporter": checked_reporter(reporter).to_dict() if reporter else None,
         "notify": notify, "fields": dict(fields or {}),
         "sla": level,
     }
@@ -197,7 +197,7 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
     return case
 
 
-def _checked_reporter(reporter: Reporter) -> Reporter:
+def checked_reporter(reporter: Reporter) -> Reporter:
     """The reporter as the file keeps it: names on one line, an address
     that is one, a phone number that can be dialled."""
     return Reporter(name=clean_line(reporter.name, "the reporter's name"),

@@ -13,7 +13,7 @@ from .. import config as configmod, editing, journal, model, store, yamlio
 from ..errors import InvalidData, OperationFailed, UsageError
 from ..model import Case, Reporter
 from . import schema_support
-from .actions import change_case, load_case
+from .actions import change_case, checked_reporter, load_case
 from .inputs import clean_line, clean_phone, clean_subject, clean_text, email_address
 from .session import Session
 
@@ -45,11 +45,7 @@ def edit_case(session: Session, case_id: str, *, subject: str | None = None,
     if sla is not None:
         wanted["sla"] = session.config.check_sla_level(sla)
     if reporter is not None:
-        checked = {"name": clean_line(reporter.name, "the reporter's name"),
-                   "email": email_address(reporter.email, "the reporter's address")
-                   if reporter.email is not None else None,
-                   "phone": clean_phone(reporter.phone),
-                   "org": clean_line(reporter.org, "the reporter's organisation")}
+        checked = checked_reporter(reporter).to_dict()
         wanted.update({f"reporter.{part}": value for part, value in checked.items()
                        if value is not None})
     for key, value in (fields or {}).items():
