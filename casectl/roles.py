@@ -1,6 +1,167 @@
-"""The roles an agent can hold [seed 002]: the one list the command line,
-casectl.yaml's schema and (later) the permission table use."""
+"""The roles an agent can hold [seed 002] and the one table of what each
+may do. The command line refuses by it before an action, `casectl audit`
+and the server hook judge every past commit by it, under the casectl.yaml
+in force before that commit. Pure: plain dicts in, a refusal text out.
+
+Roles are enforced from the first configuration that grants someone
+``admin``: a desk with no agents is one person working alone, and a desk
+whose agents hold no admin role works as before (any listed agent
+administers) so an existing desk upgrades without locking itself out.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 ROLES = ("receiver", "handler", "admin", "permission-admin", "auditor")
+
+# Case actions (the Action trailer of a case commit) and the roles that may
+# take them. "any" means on every case; "own" only on a case in the
+# agent's scope: assigned to them, to one of their teams, or holding a task
+# given to them (see ``in_scope``). Receivers register and distribute
+# [seed 002: "watches the shared inbox and distributes cases to handlers or
+# groups, and redistributes when needed"]; handlers work the cases that are
+# theirs [seed 002: "answers cases assigned to them or to their group"].
+ANY = "any"
+OWN = "own"
+CASE_ACTIONS: dict[str, dict[str, str]] = {
+    "new": {"receiver": ANY, "handler": ANY},
+    "assign": {"receiver": ANY},
+    "triage": {"receiver": ANY, "handler": OWN},
+    "handover": {"receiver": ANY, "handler": OWN},
+    "take": {"receiver": ANY, "handler": OWN},
+    "priority": {"receiver": ANY, "handler": OWN},
+    "reject": {"receiver": ANY, "handler": OWN},
+    "log": {"receiver": ANY, "handler": OWN},
+    "note": {"receiver": ANY, "handler": OWN},
+    "email": {"receiver": ANY, "handler": OWN},
+    "reply": {"receiver": ANY, "handler": OWN},
+    "contact": {"receiver": ANY, "handler": OWN},
+    "edit": {"receiver": ANY, "handler": OWN},
+    "start": {"handler": OWN},
+    "wait": {"handler": OWN},
+    "close": {"handler": OWN},
+    "close-unreachable": {"handler": OWN},
+    "reopen": {"receiver": ANY, "handler": OWN},
+    "task-add": {"receiver": ANY, "handler": OWN},
+    "task-done": {"handler": OWN},
+    # A case whose id another clone minted first gets a new id; whoever
+    # may act on it may move it (the log is unchanged).
+    "renumber": {"receiver": ANY, "handler": OWN},
+}
+
+# Desk configuration: any change needs admin, a change to anyone's roles
+# needs permission-admin [seed 002: the permission administrator grants rights].
+CONFIG_ROLE = "admin"
+GRANT_ROLE = "permission-admin"
+# Who may act in another agent's name (--as): admins, and service
+# identities (scripts, mail intake) named in casectl.yaml.
+IMPERSONATE_ROLE = "admin"
+
+
+def agents_of(config: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
+    agents = config.get("agents") if isinstance(config, Mapping) else None
+    return agents if isinstance(agents, Mapping) else {}
+
+
+def roles_of(config: Mapping[str, Any], agent_id: str) -> list[str]:
+    agent = agents_of(config).get(agent_id)
+    roles = agent.get("roles") if isinstance(agent, Mapping) else None
+    return [role for role in roles if isinstance(role, str)] if isinstance(roles, list) else []
+
+
+def enforced(config: Mapping[str, Any]) -> bool:
+    """Whether roles bind under this configuration: from the first one in
+    which an agent holds ``admin``."""
+    return any(CONFIG_ROLE in roles_of(config, ident) for ident in agents_of(config))
+
+
+def is_service(config: Mapping[str, Any], agent_id: str) -> bool:
+    agent = agents_of(config).get(agent_id)
+    return isinstance(agent, Mapping) and agent.get("service") is True
+
+
+def in_scope(config: Mapping[str, Any], agent_id: str, case: Mapping[str, Any] | None) -> bool:
+    """A case is an agent's to work when it is assigned to them, to one of
+    their teams, or holds an open task given to them or their team."""
+    if not case:
+        return False
+    agent = agents_of(config).get(agent_id)
+    teams = agent.get("teams") if isinstance(agent, Mapping) else None
+    teams = [t for t in teams if isinstance(t, str)] if isinstance(teams, list) else []
+    if case.get("assignee") == agent_id or (case.get("team") is not None
+                                            and case.get("team") in teams):
+        return True
+    for task in case.get("tasks") or ():
+        if isinstance(task, Mapping) and task.get("status", "open") == "open" and (
+                task.get("to") == agent_id
+                or (task.get("to_kind") == "team" and task.get("to") in teams)):
+            return True
+    return False
+
+
+def case_refusal(config: Mapping[str, Any], agent_id: str, action: str,
+                 case: Mapping[str, Any] | None) -> str | None:
+    """Why ``agent_id`` may not take ``action`` on ``case`` (its header
+    before the action; None for a new case) under ``config``, or None when
+    they may."""
+    if not enforced(config):
+        return None
+    held = roles_of(config, agent_id)
+    allowed = CASE_ACTIONS.get(action)
+    if allowed is None:
+        return f"{action!r} is not a case action casectl knows"
+    scopes = {allowed[role] for role in held if role in allowed}
+    if ANY in scopes or (OWN in scopes and in_scope(config, agent_id, case)):
+        return None
+    if OWN in scopes:
+        return (f"agent {agent_id} may {action} only cases assigned to them or their team"
+                + (f" (this one is {_holder(case)})" if case else ""))
+    needed = " or ".join(sorted(allowed))
+    return (f"agent {agent_id} ({', '.join(held) or 'no role'}) may not {action}: "
+            f"that takes the role {needed}")
+
+
+def _holder(case: Mapping[str, Any]) -> str:
+    who = [f"agent {case['assignee']}"] if case.get("assignee") else []
+    who += [f"team {case['team']}"] if case.get("team") else []
+    return "with " + " and ".join(who) if who else "unassigned"
+
+
+def config_roles_needed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The roles a change of casectl.yaml from ``before`` to ``after`` takes:
+    admin for any change, permission-admin as well when any agent's roles
+    changed (an agent added with roles is a grant too)."""
+    if before == after:
+        return []
+    needed = [CONFIG_ROLE]
+    before_agents, after_agents = agents_of(before), agents_of(after)
+    for ident in set(before_agents) | set(after_agents):
+        if sorted(roles_of(before, ident)) != sorted(roles_of(after, ident)):
+            needed.append(GRANT_ROLE)
+            break
+    return needed
+
+
+def config_refusal(before: Mapping[str, Any], after: Mapping[str, Any],
+                   agent_id: str) -> str | None:
+    """Why ``agent_id`` may not change casectl.yaml from ``before`` to
+    ``after``, judged under ``before`` (the rules in force when they acted),
+    or None."""
+    if not enforced(before):
+        return None
+    held = roles_of(before, agent_id)
+    missing = [role for role in config_roles_needed(before, after) if role not in held]
+    if not missing:
+        return None
+    what = ("change anyone's roles" if GRANT_ROLE in missing
+            else "change the desk's configuration")
+    return (f"agent {agent_id} ({', '.join(held) or 'no role'}) may not {what}: "
+            f"that takes the role {' and '.join(missing)}")
+
+
+def may_impersonate(config: Mapping[str, Any], runner: str) -> bool:
+    """Whether the person running casectl, agent ``runner``, may act in
+    another agent's name (--as)."""
+    return (not enforced(config) or IMPERSONATE_ROLE in roles_of(config, runner)
+            or is_service(config, runner))
