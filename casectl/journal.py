@@ -314,14 +314,40 @@ class Author:
         return f"{self.name} <{self.email}>"
 
 
-def identity(root: Path) -> tuple[str | None, str | None]:
-    """The git user.name and user.email, either possibly unset."""
-    out = git(root, "config", "--get-regexp", r"^user\.(name|email)$", check=False)
+@dataclass(frozen=True)
+class GitUser:
+    """Who runs casectl, as git knows them: user.name and user.email (either
+    possibly unset), and whether they sign their commits (commit.gpgsign;
+    git's gpg.format and user.signingkey then say how)."""
+
+    name: str | None
+    email: str | None
+    sign: bool = False
+
+    @property
+    def author(self) -> Author | None:
+        return Author(self.name, self.email) if self.name and self.email else None
+
+
+_TRUE = ("true", "yes", "on", "1")
+
+
+def git_user(root: Path) -> GitUser:
+    out = git(root, "config", "--get-regexp", r"^(user\.(name|email)|commit\.gpgsign)$",
+              check=False)
     values: dict[str, str] = {}
     for line in out.splitlines():
         key, _, value = line.partition(" ")
-        values[key] = value.strip()
-    return values.get("user.name") or None, values.get("user.email") or None
+        values[key.lower()] = value.strip()
+    # A bare "[commit] gpgsign" line (no value) is true, as git reads it.
+    sign = "commit.gpgsign" in values and (values["commit.gpgsign"] or "true").lower() in _TRUE
+    return GitUser(values.get("user.name") or None, values.get("user.email") or None, sign)
+
+
+def identity(root: Path) -> tuple[str | None, str | None]:
+    """The git user.name and user.email, either possibly unset."""
+    user = git_user(root)
+    return user.name, user.email
 
 
 def message(subject: str, trailers: Sequence[tuple[str, str]], body: str = "") -> str:
@@ -628,9 +654,27 @@ class IndexLock:
 _MOVED = re.compile(r"but expected|is at [0-9a-f]+ but|reference already exists")
 
 
+def _commit_tree(root: Path, tree: str, parents: Sequence[str], text: str,
+                 env: Mapping[str, str], sign: bool) -> str:
+    if not sign:
+        return git(root, "commit-tree", tree, *parents, "-F", "-", input=text, env=env).strip()
+    done = run(root, "commit-tree", "-S", tree, *parents, "-F", "-", input=text, env=env,
+               check=False)
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OperationFailed(
+            "signing the commit failed" + (f": {reason[-1]}" if reason else "")
+            + "; nothing was committed",
+            "your git config says commit.gpgsign: check that 'git commit -S' works here "
+            "(gpg.format, user.signingkey, the key's agent), or stop signing with "
+            "'git config commit.gpgsign false'")
+    return done.stdout.decode().strip()
+
+
 def commit(root: Path, base: Base, paths: Sequence[str], text: str, author: Author,
            when: datetime, lock: IndexLock,
-           step: Callable[[str], None] = lambda name: None) -> str:
+           step: Callable[[str], None] = lambda name: None, *,
+           committer: Author | None = None, sign: bool = False) -> str:
     """Commit the work-tree state of ``paths`` on top of ``base`` as one
     commit by ``author``, move the branch, and bring the user's index up to
     date for those files. The caller holds ``lock``.
@@ -638,8 +682,11 @@ def commit(root: Path, base: Base, paths: Sequence[str], text: str, author: Auth
     The branch moves only if it still names ``base.commit``; if something
     else moved it (a hand ``git reset --soft``, a script's update-ref) and
     left these files as they were, the commit is rebuilt on the new tip;
-    if it changed them, nothing is committed. The committer is the author
-    too, so a machine with no git identity configured commits all the same.
+    if it changed them, nothing is committed. The author is the acting
+    agent, the committer the person who ran casectl (``committer``; the
+    author when None, so a machine with no git identity configured commits
+    all the same). ``sign``: sign the commit as ``git commit -S`` would
+    (commit-tree does not read commit.gpgsign itself).
     ``step`` is told each stage reached (crash tests).
     """
     present = [path for path in paths if (root / path).exists()]
@@ -648,12 +695,12 @@ def commit(root: Path, base: Base, paths: Sequence[str], text: str, author: Auth
     blobs.update(zip(present, shas))
     stamp = git_date(when)
     env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
-           "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": author.name,
-           "GIT_COMMITTER_EMAIL": author.email, "GIT_COMMITTER_DATE": stamp}
+           "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": (committer or author).name,
+           "GIT_COMMITTER_EMAIL": (committer or author).email, "GIT_COMMITTER_DATE": stamp}
     for _ in range(CAS_ATTEMPTS):
         tree = _make_tree(root, base, blobs)
         parents = ["-p", base.commit] if base.commit else []
-        sha = git(root, "commit-tree", tree, *parents, "-F", "-", input=text, env=env).strip()
+        sha = _commit_tree(root, tree, parents, text, env, sign)
         step("commit-written")
         # The user's index first, the branch after. A hand `git commit`
         # reads HEAD, then the index, then takes index.lock (failing while

@@ -40,6 +40,7 @@ CASE_ACTIONS: dict[str, dict[str, str]] = {
     "edit": {"receiver": ANY, "handler": OWN},
     "start": {"handler": OWN},
     "wait": {"handler": OWN},
+    "solve": {"handler": OWN},
     "close": {"handler": OWN},
     "close-unreachable": {"handler": OWN},
     "reopen": {"receiver": ANY, "handler": OWN},
@@ -131,13 +132,16 @@ def _holder(case: Mapping[str, Any]) -> str:
 def config_roles_needed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """The roles a change of casectl.yaml from ``before`` to ``after`` takes:
     admin for any change, permission-admin as well when any agent's roles
-    changed (an agent added with roles is a grant too)."""
+    or service flag changed (an agent added with roles is a grant too)."""
     if before == after:
         return []
     needed = [CONFIG_ROLE]
     before_agents, after_agents = agents_of(before), agents_of(after)
     for ident in set(before_agents) | set(after_agents):
-        if sorted(roles_of(before, ident)) != sorted(roles_of(after, ident)):
+        # Making an agent a service identity is a grant too: it may then
+        # act in anyone's name.
+        if (sorted(roles_of(before, ident)) != sorted(roles_of(after, ident))
+                or is_service(before, ident) != is_service(after, ident)):
             needed.append(GRANT_ROLE)
             break
     return needed
@@ -160,8 +164,28 @@ def config_refusal(before: Mapping[str, Any], after: Mapping[str, Any],
             f"that takes the role {' and '.join(missing)}")
 
 
+def admin_refusal(config: Mapping[str, Any], agent_id: str, what: str) -> str | None:
+    """Why ``agent_id`` may not do ``what``, an administrator's task that
+    changes no casectl.yaml key (taking new schemas), or None."""
+    if not enforced(config) or CONFIG_ROLE in roles_of(config, agent_id):
+        return None
+    return (f"agent {agent_id} ({', '.join(roles_of(config, agent_id)) or 'no role'}) may not "
+            f"{what}: that takes the role {CONFIG_ROLE}")
+
+
 def may_impersonate(config: Mapping[str, Any], runner: str) -> bool:
     """Whether the person running casectl, agent ``runner``, may act in
     another agent's name (--as)."""
     return (not enforced(config) or IMPERSONATE_ROLE in roles_of(config, runner)
             or is_service(config, runner))
+
+
+def warnings(config: Mapping[str, Any]) -> list[str]:
+    """What `casectl validate` says about a configuration whose roles do
+    not bind yet."""
+    if agents_of(config) and not enforced(config):
+        return ["no agent holds the admin role, so roles are not enforced and any listed "
+                "agent may change the desk and act as any other; grant it to the desk's "
+                "administrators (casectl agent set AGENT --add-role admin --add-role "
+                "permission-admin): roles bind from that commit on"]
+    return []

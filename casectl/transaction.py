@@ -45,7 +45,8 @@ def _read(path: Path) -> bytes | None:
 
 def commit_files(root: Path, files: Mapping[str, str], message: str, author: journal.Author,
                  when: datetime, *, require_committed: bool = True,
-                 pinned: tuple[str, bytes] | None = None) -> str:
+                 pinned: tuple[str, bytes] | None = None,
+                 committer: journal.Author | None = None, sign: bool = False) -> str:
     """Write ``files`` (repository-relative path -> text) and commit them.
 
     With ``require_committed`` (all but init) each file must be as HEAD has
@@ -58,6 +59,8 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
     one the files name by blob id (the casectl.yaml a new case is judged
     under): it is put in the object store unless HEAD holds it as it is,
     the usual case, which then costs no git process.
+
+    ``committer`` and ``sign``: see journal.commit.
     """
     paths = list(files)
     journal.require_on_branch(root)
@@ -71,7 +74,8 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
         pending = store.state_dir(root) / PENDING
         intent = {"files": {path: _digest(text) for path, text in files.items()},
                   "message": message, "author": [author.name, author.email],
-                  "when": when.isoformat()}
+                  "committer": [(committer or author).name, (committer or author).email],
+                  "sign": sign, "when": when.isoformat()}
         store.write_atomic(pending, json.dumps(intent, ensure_ascii=False))
         crash_point("intent-written")
         try:
@@ -79,7 +83,7 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
                 store.write_atomic(root / path, text)
                 crash_point("file-written")
             sha = journal.commit(root, base, paths, message, author, when, lock,
-                                 step=crash_point)
+                                 step=crash_point, committer=committer, sign=sign)
         except BaseException:
             # "Nothing was committed" must stay true: left in place, the next
             # command's recovery would commit what the user was told failed.
@@ -161,10 +165,12 @@ def recover(root: Path) -> str | None:
                    if (content := _read(root / path)) is not None and _digest(content) == digest]
         if len(written) == len(files):
             if any(_read(root / path) != base.contents.get(path) for path in paths):
-                name, email = intent["author"]
-                journal.commit(root, base, paths, intent["message"],
-                               journal.Author(name, email), datetime.fromisoformat(intent["when"]),
-                               lock)
+                author = journal.Author(*intent["author"])
+                # Intents written before 0.4 name no committer: the author was both.
+                committer = journal.Author(*intent.get("committer", intent["author"]))
+                journal.commit(root, base, paths, intent["message"], author,
+                               datetime.fromisoformat(intent["when"]), lock,
+                               committer=committer, sign=bool(intent.get("sign")))
             else:
                 # Committed, but killed before the user's index was brought
                 # up to date: do that now, or the next hand commit would

@@ -63,7 +63,7 @@ def test_a_failed_commit_leaves_nothing_for_the_next_command_to_commit(desk, mon
 ])
 def test_desk_changes_that_would_break_casectl_yaml_are_refused(desk, args, message):
     before = head(desk)
-    result = act(desk, *args)
+    result = act(desk, *args, agent="admin")
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert head(desk) == before

@@ -54,7 +54,7 @@ def test_two_clones_acting_on_one_case_merge_without_conflict(clones, monkeypatc
     assert act(other, "priority", case_id, "high", "--reason", "Hele posten").exit_code == 0
     push(other)
     monkeypatch.setenv("CASECTL_NOW", "2026-11-24T09:05:00+01:00")
-    assert act(desk, "log", case_id, "Fra skrivebordet", agent="per").exit_code == 0
+    assert act(desk, "log", case_id, "Fra skrivebordet", agent="ingrid").exit_code == 0
     done = pull(desk)
     assert done.returncode == 0, done.stdout + done.stderr
     case = load_case(desk, case_id)

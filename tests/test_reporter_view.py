@@ -100,7 +100,7 @@ def test_the_reporter_view_marks_nothing_read(desk: Path, case_id: str) -> None:
                                                    agent=agent))]
 
     ok(desk, "reopen", case_id, "--reason", "Feilen kom tilbake")
-    ok(desk, "log", case_id, "Nå stripete igjen", "--from-reporter", agent="per")
+    ok(desk, "log", case_id, "Nå stripete igjen", "--from-reporter", agent="ingrid")
     assert unread("kari") == [case_id]
     ok(desk, "show", case_id, "--reporter-view")
     assert unread("kari") == [case_id]

@@ -357,7 +357,7 @@ def test_the_readme_worked_example(desk, monkeypatch):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     shown = readme.split("$ casectl sla 6FV7EG96VK --json\n", 1)[1].split("    $ ", 1)[0]
     expected = json.loads("\n".join(line[4:] for line in shown.splitlines()))
-    ok(act(desk, "org", "add", "Bergen kommune", "--sla", "silver"))
+    ok(act(desk, "org", "add", "Bergen kommune", "--sla", "silver", agent="admin"))
     at(monkeypatch, "2026-11-27T14:00:00+01:00")
     case_id = new_case(desk, "--reporter", "Ola Nordmann <ola@bergen.kommune.no>", "--org",
                        "Bergen kommune", "--priority", "high")

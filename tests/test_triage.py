@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import (act, case_file, commit_count, commits, copy_desk, desk_template, git,
+from helpers import (act, case_file, commit_count, commits, copy_desk, desk_template, git, grant,
                      isolated_env, load_case, load_yaml, new_case, snapshot)
 
 SOCKET = "Kontaktnummer (uttak) der utstyret står?"
@@ -287,6 +287,7 @@ def test_teams_without_questions_ask_nothing(desk) -> None:
 def test_taking_a_case_is_not_routing_it(desk) -> None:
     """A member of the team who takes the case gathers what they need
     themselves: take is not asked (README)."""
+    grant(desk, "per", "receiver")  # a handler takes only the cases of their own team
     case_id = new_case(desk)
     result = act(desk, "take", case_id, agent="per")
     assert result.exit_code == 0, result.output

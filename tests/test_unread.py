@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import act, commits, git, load_case, new_case, snapshot
+from helpers import act, commits, git, grant, load_case, new_case, snapshot
 
 
 def reply(repo: Path, case_id: str, text: str, agent: str = "ingrid") -> None:
@@ -68,6 +68,7 @@ def test_a_reply_the_assignee_types_in_is_read_already(desk: Path) -> None:
 
 
 def test_a_case_handed_on_is_unread_for_its_new_agent(desk: Path) -> None:
+    grant(desk, "per", "receiver")  # he answers the shared inbox, for any case
     case_id = new_case(desk)
     reply(desk, case_id, "Fortsatt feil", agent="per")
     assert act(desk, "show", case_id, agent="kari").exit_code == 0

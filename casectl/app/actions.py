@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
-from .. import clock, config as configmod, ids, journal, model, schema, store, \
+from .. import clock, config as configmod, ids, journal, model, roles, schema, store, \
     transaction, workflow, yamlio
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
@@ -91,6 +91,21 @@ def _commit_message(case: Case, action: str, agent: str, events: Sequence[model.
                            [("Case", case["id"]), ("Action", action), ("Agent", agent)], body)
 
 
+def _require_role(session: Session, action: str, case: Case | None) -> None:
+    refusal = roles.case_refusal(session.config.data, session.actor()[0], action, case)
+    if refusal:
+        raise role_refusal(refusal)
+
+
+def role_refusal(refusal: str, on_case: bool = True) -> RuleViolation:
+    """The one refusal for the role table's verdicts (roles.py)."""
+    return RuleViolation("role", refusal,
+                         "ask a permission-admin to grant the role (casectl agent set AGENT "
+                         "--add-role ROLE; casectl agent list shows who holds which)"
+                         + (", or have the case given to you or your team" if on_case else
+                            ", or ask an agent who holds it"))
+
+
 def refuse_invalid(what: str, field_name: str, message: str, *,
                    session: Session | None = None, schema_name: str = "",
                    document: Any = None) -> NoReturn:
@@ -115,11 +130,10 @@ def _save(session: Session, rel: str, case: Case, action: str,
     if problems:
         refuse_invalid("the case", problems[0].field, problems[0].message,
                        session=session, schema_name=schema.CASE_SCHEMA, document=case)
-    agent, author = session.actor()
+    agent, _ = session.actor()
     moment = datetime.fromisoformat(events[-1]["at"])
-    transaction.commit_files(session.root, {rel: yamlio.dump(case)},
-                             _commit_message(case, action, agent, events), author, moment,
-                             pinned=pinned)
+    session.commit_files({rel: yamlio.dump(case)}, _commit_message(case, action, agent, events),
+                         moment, pinned=pinned)
 
 
 def change_case(session: Session, case_id: str, action: str,
@@ -129,6 +143,7 @@ def change_case(session: Session, case_id: str, action: str,
     with store.locked(session.root):
         transaction.recover(session.root)
         rel, case = load_case(session, case_id)
+        _require_role(session, action, model.header_of(case))
         # The header and the log: some rules count events (contact attempts
         # since the case was solved), not just the state replay left.
         steps = decide({**model.header_of(case), "log": case["log"]})
@@ -156,6 +171,7 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
     targets or holidays does not rewrite this case's SLA results."""
     actor, _ = session.actor()
     config = session.config
+    _require_role(session, "new", None)
     level = config.check_sla_level(sla) if sla else \
         config.org_level(reporter.org if reporter else None) or config.default_sla
     routed = bool(team or assignee)

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .. import clock, config as configmod, journal, schema, store, transaction, yamlio
+from .. import clock, config as configmod, journal, roles, schema, store, transaction, yamlio
 from ..config import Config
 from ..errors import InvalidData, OperationFailed, RuleViolation, UsageError
-from .actions import refuse_invalid
+from .actions import refuse_invalid, role_refusal
 from .inputs import clean_line, clean_name, clean_phone, email_address
 from .session import Session
 
@@ -82,12 +83,12 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
     for name in schema.SCHEMA_FILES:
         files[f"schemas/{name}"] = (schema.PACKAGED_SCHEMAS / name).read_text(encoding="utf-8")
     session = Session(root, configmod.Config(config))
-    agent, author = session.actor()
+    agent, _ = session.actor()
     with store.locked(root):
         transaction.recover(root)
-        transaction.commit_files(root, files, journal.message(
+        session.commit_files(files, journal.message(
             f"casectl init: {config['desk']['name']}", [("Action", "init"), ("Agent", agent)]),
-            author, session.now(), require_committed=False)
+            require_committed=False)
     return root
 
 
@@ -113,17 +114,19 @@ def _change_config(session: Session, action: str, subject: str,
         transaction.recover(session.root)
         config = configmod.load(session.root, session.state)
         session.config = config
-        agent, author = session.actor()
+        agent, _ = session.actor()
+        before = copy.deepcopy(config.data)
         change(config)
+        refusal = roles.config_refusal(before, config.data, agent)
+        if refusal:
+            raise role_refusal(refusal, on_case=False)
         found = configmod.problems(config.data, session.root, session.state)
         if found:
             refuse_invalid(configmod.CONFIG_FILE, *found[0], session=session,
                            schema_name=schema.CONFIG_SCHEMA, document=config.data)
-        transaction.commit_files(
-            session.root, {configmod.CONFIG_FILE: configmod.dump(config)},
-            journal.message(f"casectl {action}: {subject}",
-                            [("Action", action), ("Agent", agent)]),
-            author, session.now())
+        session.commit_files({configmod.CONFIG_FILE: configmod.dump(config)},
+                             journal.message(f"casectl {action}: {subject}",
+                                             [("Action", action), ("Agent", agent)]))
     return config
 
 
@@ -225,12 +228,18 @@ def _check_triage_team(config: Config, team_id: str) -> None:
 
 
 def add_agent(session: Session, agent_id: str, name: str, email: str,
-              teams: Sequence[str], roles: Sequence[str]) -> dict[str, Any]:
+              teams: Sequence[str], roles: Sequence[str], service: bool = False
+              ) -> dict[str, Any]:
+    """An agent; ``service`` makes it a service identity (a script, the mail
+    intake) that may act in other agents' names."""
     agent_id = configmod.check_slug("agent", agent_id)
-    entry = {"name": clean_name(name, "the agent's name"),
-             "email": email_address(email, "the agent's e-mail address"),
-             "teams": list(dict.fromkeys(configmod.check_slug("team", t) for t in teams)),
-             "roles": list(dict.fromkeys(roles))}
+    entry: dict[str, Any] = {
+        "name": clean_name(name, "the agent's name"),
+        "email": email_address(email, "the agent's e-mail address"),
+        "teams": list(dict.fromkeys(configmod.check_slug("team", t) for t in teams)),
+        "roles": list(dict.fromkeys(roles))}
+    if service:
+        entry["service"] = True
 
     def change(config: Config) -> None:
         if agent_id in config.agents:
@@ -276,12 +285,15 @@ def upgrade(repo: str | None, as_agent: str | None) -> list[str]:
         raise InvalidData(configmod.CONFIG_FILE, "desk or agents is not a mapping",
                           field="desk", hint="correct casectl.yaml first")
     session = Session(root, Config(data, path), as_agent)
-    agent, author = session.actor()
+    agent, _ = session.actor()
+    refusal = roles.admin_refusal(data, agent, "take new schemas into the desk")
+    if refusal:
+        raise role_refusal(refusal, on_case=False)
     from .. import __version__
 
     with store.locked(root):
         transaction.recover(root)
-        transaction.commit_files(root, files, journal.message(
+        session.commit_files(files, journal.message(
             f"casectl upgrade: schemas of casectl {__version__}",
-            [("Action", "upgrade"), ("Agent", agent)]), author, session.now())
+            [("Action", "upgrade"), ("Agent", agent)]))
     return sorted(files)

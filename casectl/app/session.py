@@ -8,8 +8,9 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Mapping
 
-from .. import clock, config as configmod, journal, store, transaction
+from .. import clock, config as configmod, journal, roles, store, transaction
 from ..config import Config
 from ..errors import RuleViolation
 from .inputs import slugify
@@ -24,18 +25,36 @@ class Session:
     config: Config
     as_agent: str | None = None
     _actor: tuple[str, journal.Author] | None = field(default=None, repr=False)
+    _user: journal.GitUser | None = field(default=None, repr=False)
 
     @property
     def state(self) -> Path:
         return store.state_dir(self.root)
 
+    def user(self) -> journal.GitUser:
+        """Who runs casectl, as git knows them (one git process, once)."""
+        if self._user is None:
+            self._user = journal.git_user(self.root)
+        return self._user
+
     def actor(self) -> tuple[str, journal.Author]:
         if self._actor is None:
-            self._actor = resolve_actor(self.root, self.config, self.as_agent)
+            self._actor = resolve_actor(self.config, self.as_agent, self.user())
         return self._actor
 
     def now(self) -> datetime:
         return clock.now(clock.zone(self.config.timezone))
+
+    def commit_files(self, files: Mapping[str, str], message: str,
+                     when: datetime | None = None, **options: Any) -> str:
+        """transaction.commit_files as this session: authored by the acting
+        agent, committed by the person who ran casectl (their git identity,
+        else the agent), signed when their git config says commit.gpgsign."""
+        _, author = self.actor()
+        user = self.user()
+        return transaction.commit_files(self.root, files, message, author, when or self.now(),
+                                        committer=user.author or author, sign=user.sign,
+                                        **options)
 
 
 def open_session(repo: str | None, as_agent: str | None) -> Session:
@@ -45,11 +64,18 @@ def open_session(repo: str | None, as_agent: str | None) -> Session:
     return Session(root, configmod.load(root, store.state_dir(root)), as_agent)
 
 
-def resolve_actor(root: Path, config: Config, as_agent: str | None
+def resolve_actor(config: Config, as_agent: str | None, user: journal.GitUser
                   ) -> tuple[str, journal.Author]:
     """Who is acting: --as, else CASECTL_AGENT, else the git identity matched
     against the agents in casectl.yaml. With no agents listed, one person
-    works alone under their git identity (or their login name)."""
+    works alone under their git identity (or their login name).
+
+    Once roles bind (roles.enforced), a person whose git identity is set
+    acts in another agent's name only as an admin or a service identity:
+    the commit's committer shows who ran casectl, and this keeps --as from
+    being a way round the role table. With no git identity set there is
+    nobody to compare, and --as says who is at the keyboard."""
+    name, email = user.name, user.email
     chosen = as_agent or os.environ.get("CASECTL_AGENT") or None
     if chosen:
         # An agent named by --as is looked up like one named by --to: an
@@ -58,22 +84,17 @@ def resolve_actor(root: Path, config: Config, as_agent: str | None
         if config.agents:
             agent = config.agents[chosen]
             _require_active(config, chosen)
+            _require_may_act_as(config, chosen, user)
             return chosen, journal.Author(agent["name"], agent["email"])
-        name, email = journal.identity(root)
         return chosen, journal.Author(name or chosen, email or f"{chosen}@localhost")
-    name, email = journal.identity(root)
     if config.agents:
-        for agent_id, agent in sorted(config.agents.items()):
-            if email and agent["email"].casefold() == email.casefold():
-                _require_active(config, agent_id)
-                return agent_id, journal.Author(agent["name"], agent["email"])
-        for agent_id, agent in sorted(config.agents.items()):
-            if name and agent["name"].casefold() == name.casefold():
-                _require_active(config, agent_id)
-                return agent_id, journal.Author(agent["name"], agent["email"])
-        who = f"{name or '?'} <{email or '?'}>" if (name or email) else "no git identity"
+        runner = _agent_of(config, user)
+        if runner is not None:
+            _require_active(config, runner)
+            agent = config.agents[runner]
+            return runner, journal.Author(agent["name"], agent["email"])
         raise RuleViolation(
-            "known-agent", f"you ({who}) are not an agent in {configmod.CONFIG_FILE}",
+            "known-agent", f"you ({_who(user)}) are not an agent in {configmod.CONFIG_FILE}",
             "act as an agent with --as AGENT or CASECTL_AGENT=AGENT, or have an admin add you: "
             "casectl agent add ID --name NAME --email ADDR")
     try:
@@ -82,6 +103,42 @@ def resolve_actor(root: Path, config: Config, as_agent: str | None
         login = "agent"
     agent_id = slugify((email or "").split("@")[0] or name or login, "agent")
     return agent_id, journal.Author(name or login, email or f"{login}@localhost")
+
+
+def _agent_of(config: Config, user: journal.GitUser) -> str | None:
+    """The agent a git identity is: by e-mail, else by name."""
+    for agent_id, agent in sorted(config.agents.items()):
+        if user.email and agent["email"].casefold() == user.email.casefold():
+            return agent_id
+    for agent_id, agent in sorted(config.agents.items()):
+        if user.name and agent["name"].casefold() == user.name.casefold():
+            return agent_id
+    return None
+
+
+def _who(user: journal.GitUser) -> str:
+    if not (user.name or user.email):
+        return "no git identity"
+    return f"{user.name or '?'} <{user.email or '?'}>"
+
+
+def _require_may_act_as(config: Config, chosen: str, user: journal.GitUser) -> None:
+    if not (user.name or user.email) or not roles.enforced(config.data):
+        return
+    runner = _agent_of(config, user)
+    if runner == chosen:
+        return
+    if runner is None:
+        raise RuleViolation(
+            "act-as", f"you ({_who(user)}) are not an agent in {configmod.CONFIG_FILE}, so "
+            f"you may not act as {chosen}",
+            "set your git identity to your agent's address (git config user.email ADDR), "
+            "or have an admin add you as an agent (with service: true for a script)")
+    if not roles.may_impersonate(config.data, runner):
+        raise RuleViolation(
+            "act-as", f"agent {runner} may not act as {chosen}: only admins and service "
+            "identities act in another agent's name",
+            f"run the command as yourself (without --as), or ask {chosen} to")
 
 
 def _require_active(config: Config, agent_id: str) -> None:

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .. import config as configmod, schema, store, yamlio
+from .. import config as configmod, roles, schema, store, yamlio
 from ..errors import InvalidData, NotARepository, NotFound
 
 @dataclass
 class ValidationReport:
     checked: int = 0
     problems: list[schema.Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -27,7 +28,8 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         return {"valid": self.valid, "checked": self.checked,
                 "invalid_files": self.invalid_files,
-                "problems": [problem.to_dict() for problem in self.problems]}
+                "problems": [problem.to_dict() for problem in self.problems],
+                "warnings": list(self.warnings)}
 
 
 PARALLEL_FROM = 2000  # below this, starting worker processes costs more than it saves
@@ -58,14 +60,15 @@ def validate(repo: str | None, paths: Sequence[str],
         targets = store.all_case_files(root)
         report.checked += 1
         report.problems.extend(_config_problems(root / configmod.CONFIG_FILE,
-                                                configmod.CONFIG_FILE, root))
+                                                configmod.CONFIG_FILE, root, report.warnings))
     for given in paths:
         path = Path(given)
         if path.is_file() and path.name == configmod.CONFIG_FILE:
             # The desk configuration, named on its own: check it as one, not
             # as a case file (which it would fail in every field).
             report.checked += 1
-            report.problems.extend(_config_problems(path, _label(path, root), root))
+            report.problems.extend(_config_problems(path, _label(path, root), root,
+                                                    report.warnings))
         elif path.is_dir():
             targets.extend(sorted(p for p in path.rglob("*.yaml") if p.name != "casectl.yaml"))
         elif path.is_file():
@@ -87,9 +90,11 @@ def validate(repo: str | None, paths: Sequence[str],
     return report
 
 
-def _config_problems(path: Path, label: str, root: Path | None) -> list[schema.Problem]:
+def _config_problems(path: Path, label: str, root: Path | None,
+                     warnings: list[str]) -> list[schema.Problem]:
     """What is wrong with a casectl.yaml, each problem once prefixed
-    (``casectl.yaml: field: message``), against the schemas beside it."""
+    (``casectl.yaml: field: message``), against the schemas beside it;
+    what is allowed but unwise is added to ``warnings``."""
     try:
         data = yamlio.load(path.read_text(encoding="utf-8"), label)
     except InvalidData as exc:
@@ -97,6 +102,8 @@ def _config_problems(path: Path, label: str, root: Path | None) -> list[schema.P
     except (OSError, UnicodeDecodeError) as exc:
         return [schema.Problem(label, "(file)", f"cannot read: {exc}")]
     cache = store.state_dir(root) if root is not None else None
+    if isinstance(data, dict):
+        warnings.extend(f"{label}: {text}" for text in roles.warnings(data))
     return [schema.Problem(label, field_name, message)
             for field_name, message in configmod.problems(data, path.resolve().parent, cache)]
 

@@ -160,16 +160,20 @@ def agent() -> None:
 @click.option("--role", "roles", multiple=True,
               type=click.Choice(ROLES),
               help="A role (repeatable).")
+@click.option("--service", is_flag=True, help="A service identity (a script, the mail "
+              "intake): it may act in other agents' names with --as.")
 @click.pass_context
 def agent_add(ctx: click.Context, agent_id: str, name: str, email: str,
-              teams: Sequence[str], roles: Sequence[str]) -> None:
+              teams: Sequence[str], roles: Sequence[str], service: bool) -> None:
     """Add an agent to casectl.yaml.
 
     \b
     Example:
       casectl agent add per --name "Per Hansen" --email per@example.no --team nettverk --role handler
+      casectl agent add intake --name "Mail intake" --email intake@example.no --service
     """
-    click.echo(desk.add_agent(options.session(ctx), agent_id, name, email, teams, roles)["id"])
+    click.echo(desk.add_agent(options.session(ctx), agent_id, name, email, teams, roles,
+                              service)["id"])
 
 
 @agent.command("list")

@@ -199,6 +199,8 @@ def validate(ctx: click.Context, paths: Sequence[str], fmt: str) -> None:
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    for warning in report.warnings:
+        click.echo(f"casectl: warning: {warning}", err=True)
     if fmt in ("json", "yaml"):
         click.echo(render.document(report.to_dict(), fmt))
     elif fmt == "csv":

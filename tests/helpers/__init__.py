@@ -80,6 +80,13 @@ def act_process(repo: Path, *args: str, agent: str = "kari",
     return run_process("--repo", str(repo), "--as", agent, *args, **kwargs)
 
 
+def grant(repo: Path, agent: str, *roles: str) -> None:
+    """Give ``agent`` more roles, as the standard desk's permission-admin."""
+    args = [f"--add-role={role}" for role in roles]
+    result = run("--repo", str(repo), "--as", "admin", "agent", "set", agent, *args)
+    assert result.exit_code == 0, result.output
+
+
 def new_case(repo: Path, *extra: str, agent: str = "kari", subject: str = "DIPS starter ikke"
              ) -> str:
     """Registers a case (``casectl new``) and gives its id."""

@@ -67,7 +67,8 @@ TEAMS: Final = [
 AGENTS: Final = [
     # The desk lead comes first: once one agent is listed, only listed agents
     # may act, so the admin who adds the others must already be there.
-    Agent("ingrid", "Ingrid Sæther", ("servicedesk",), ("receiver", "handler", "admin")),
+    Agent("ingrid", "Ingrid Sæther", ("servicedesk",),
+          ("receiver", "handler", "admin", "permission-admin")),
     # K-IKT first: the examples' night case, taken over by Bjørn at the shift
     # change, stays in K-IKT because `take` moves a case to the taker's home team.
     Agent("bjorn", "Bjørn Åsheim", ("k-ikt", "servicedesk"), ("handler",)),
