@@ -40,6 +40,9 @@ run agent add mette --name "Mette Johansen" --email mette.johansen@helse-nord.ex
     --team klinisk-app --role handler
 run agent add ola --name "Ola Berg" --email ola.berg@helse-nord.example.no \
     --team tilgang --role handler
+run agent add ase --name "Åse Lund" --email ase.lund@helse-nord.example.no \
+    --role admin --role permission-admin
+echo "(from this commit on, roles bind: Åse administers the desk, the others work cases)"
 
 step "08:40 A nurse phones in; Kari registers the case on her behalf"
 at 08:40:12
@@ -76,6 +79,10 @@ step "15:20 Ingrid hands it to the clinical applications team in person"
 at 15:20:00
 CASECTL_AGENT=ingrid run handover "$id" --to klinisk-app \
     --note "Overlevert Mette Johansen per telefon: tilgangsrollen i DIPS må knyttes til ny post. Brukeren er varslet."
+
+step "15:22 Ola, in the access team, may not work the case now that it is not his"
+at 15:22:00
+CASECTL_AGENT=ola run log "$id" "Ser på saken" || echo "(exit $?: refused, nothing was committed)"
 
 step "15:25 The SLA clock: reaction met; 8 working hours from 08:40 fall due tomorrow at 10:10"
 at 15:25:00
