@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import click
 
-from .. import model, render
+from .. import model, protection, render
 from ..app import session as sessions
 from ..errors import UsageError
 
@@ -78,6 +78,12 @@ def change_output(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
         case = func(*args, **kwargs)
+        if as_json and protection.is_protected(case):
+            # The whole case goes to whoever acted: masked, when they may not see it.
+            from ..app import protected_views
+
+            acting = session(click.get_current_context())
+            case = protected_views.shown(acting, protected_views.viewer(acting), case)
         click.echo(render.case(case, "json") if as_json else case["id"])
     return wrapper
 

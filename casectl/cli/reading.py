@@ -105,7 +105,7 @@ def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool
         click.echo(f"casectl: warning: {warning}", err=True)
     filtered = bool(statuses or team or assignee or priorities or types or category or unread
                     or breached or at_risk)
-    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("unread",),
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("unread", "protected"),
                            model.LIST_TABLE_COLUMNS,
                            view=options.view(session),
                            empty="no unread cases" if unread else
@@ -162,7 +162,7 @@ def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
     found, warnings = queries.search(session, options.text(text) or "", limit)
     for warning in warnings:
         click.echo(f"casectl: warning: {warning}", err=True)
-    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("match",),
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("match", "protected"),
                            ("id", "status", "priority", "subject", "match"),
                            view=options.view(session)))
 
