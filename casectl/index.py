@@ -262,24 +262,6 @@ def _row(path: str, doc: dict[str, Any], marks: Sequence[Any]
         [reporter_text, fields, *(part for part in body if part)]))
 
 
-def _reporter_emails(doc: dict[str, Any]) -> list[str]:
-    """Every address the case's reporter ever had (created, then each edit's
-    old and new), folded: `report activity --reporter` finds a person's
-    cases by it, those that were theirs once too."""
-    found: set[str] = set()
-    for event in doc.get("log") or []:
-        data = event.get("data") if isinstance(event, dict) else None
-        if not isinstance(data, dict):
-            continue
-        if event.get("kind") == "created" and isinstance(data.get("reporter"), dict):
-            found.add(data["reporter"].get("email"))
-        change = (data.get("changes") or {}).get("reporter.email") \
-            if event.get("kind") == "edited" and isinstance(data.get("changes"), dict) else None
-        if isinstance(change, dict):
-            found.update((change.get("old"), change.get("new")))
-    return sorted(address.casefold() for address in found if isinstance(address, str))
-
-
 def _last_reply(doc: dict[str, Any]) -> int | None:
     """When the reporter last said something (a ``reply`` event): a case is
     unread for an agent whose read marker is older (readmarks.py)."""
@@ -357,7 +339,7 @@ def _parse_one(path: str, blob: bytes, judge: Any) -> Parsed:
             return ("later", path, blob)
         row, text = _row(path, doc, marks)
         tasks = _task_rows(doc)
-        emails = _reporter_emails(doc)
+        emails = protection.reporter_emails(doc)
     except (InvalidData, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         return ("bad", path, str(exc))
     return ("ok", row, (text, tasks, emails))

@@ -89,3 +89,21 @@ def masked_case(case: Mapping[str, Any]) -> Case:
     shown["protected"] = True
     shown["masked"] = True
     return shown
+
+
+def reporter_emails(doc: Mapping[str, Any]) -> list[str]:
+    """Every address the case's reporter ever had (created, then each edit's
+    old and new), folded: `report activity --reporter` finds a person's
+    cases by it, those that were theirs once too."""
+    found: set[str] = set()
+    for event in doc.get("log") or []:
+        data = event.get("data") if isinstance(event, Mapping) else None
+        if not isinstance(data, Mapping):
+            continue
+        if event.get("kind") == "created" and isinstance(data.get("reporter"), Mapping):
+            found.add(data["reporter"].get("email"))
+        change = (data.get("changes") or {}).get("reporter.email") \
+            if event.get("kind") == "edited" and isinstance(data.get("changes"), Mapping) else None
+        if isinstance(change, Mapping):
+            found.update((change.get("old"), change.get("new")))
+    return sorted(address.casefold() for address in found if isinstance(address, str))
