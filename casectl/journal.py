@@ -797,7 +797,7 @@ def paths_history(root: Path, paths: Sequence[str]) -> list[PathsCommit]:
         out = git(root, "log", "-z", "--no-merges", "--full-history", "--name-only",
                   "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%B%x1f", "HEAD",
                   "--", *paths[start:start + PATHS_PER_CALL])
-        for record in out.split("\x1e")[1:]:
+        for record in reversed(out.split("\x1e")[1:]):  # git's order, oldest first
             fields = record.split("\x1f")
             if len(fields) < 8:
                 continue
@@ -811,7 +811,8 @@ def paths_history(root: Path, paths: Sequence[str]) -> list[PathsCommit]:
                                      committer_email=cemail,
                                      subject=body.split("\n", 1)[0],
                                      trailers=parse_trailers(body), paths=touched)
-    return sorted(found.values(), key=lambda commit: (commit.when, commit.sha))
+    # Stable: commits of the same second stay in git's order (a parent first).
+    return sorted(found.values(), key=lambda commit: commit.when)
 
 
 # ---------------------------------------------------------------- locks left behind
