@@ -260,3 +260,29 @@ def test_single_user_desk_runs_the_activity_report(empty_repo: Path) -> None:
     rows = json.loads(ok(run("--repo", str(empty_repo), "report", "activity", "--reporter",
                              EMAIL, "--json")))
     assert [(row["case"], row["action"]) for row in rows] == [(case_id, "new")]
+
+
+def test_a_task_added_by_an_outsider_prints_the_mask(desk: Path) -> None:
+    case_id = protected_case(desk)
+    ok(act(desk, "assign", case_id, "--team", "nettverk"))
+    out = ok(act(desk, "task", "add", case_id, "--to", "nettverk", "--subject", "Sjekk",
+                 "--json", agent="per"))
+    assert_masked(out)
+
+
+def test_a_desk_with_older_schemas_is_told_to_upgrade(desk: Path) -> None:
+    schema_file = desk / "schemas" / "case.schema.json"
+    older = json.loads(schema_file.read_text(encoding="utf-8"))
+    del older["$defs"]["reporter"]["properties"]["protected"]
+    del older["$defs"]["data_edited"]["properties"]["changes"]["patternProperties"][
+        "^reporter\\.protected$"]
+    schema_file.write_text(json.dumps(older, indent=2), encoding="utf-8")
+    git(desk, "-c", "user.name=T", "-c", "user.email=t@example.no", "commit", "-qam",
+        "older schemas")
+    refused = act(desk, "new", "--subject", SUBJECT, "--protected")
+    assert refused.exit_code == 1 and "casectl upgrade" in refused.stderr, refused.output
+    plain = new_case(desk, subject="Skrivaren")
+    refused = act(desk, "edit", plain, "--protected")
+    assert refused.exit_code == 1 and "casectl upgrade" in refused.stderr, refused.output
+    ok(act(desk, "upgrade", agent="admin"))
+    ok(act(desk, "edit", plain, "--protected"))

@@ -78,14 +78,19 @@ def change_output(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
         case = func(*args, **kwargs)
-        if as_json and protection.is_protected(case):
-            # The whole case goes to whoever acted: masked, when they may not see it.
-            from ..app import protected_views
-
-            acting = session(click.get_current_context())
-            case = protected_views.shown(acting, protected_views.viewer(acting), case)
-        click.echo(render.case(case, "json") if as_json else case["id"])
+        click.echo(render.case(shown(case), "json") if as_json else case["id"])
     return wrapper
+
+
+def shown(case: dict[str, Any]) -> dict[str, Any]:
+    """The case an action left, as the agent who acted may see it: masked
+    when its reporter is protected and they may not see it."""
+    if not protection.is_protected(case):
+        return case
+    from ..app import protected_views
+
+    acting = session(click.get_current_context())
+    return protected_views.shown(acting, protected_views.viewer(acting), case)
 
 
 def case_id_argument(func: Callable[..., Any]) -> Callable[..., Any]:
