@@ -286,3 +286,58 @@ def test_a_desk_with_older_schemas_is_told_to_upgrade(desk: Path) -> None:
     assert refused.exit_code == 1 and "casectl upgrade" in refused.stderr, refused.output
     ok(act(desk, "upgrade", agent="admin"))
     ok(act(desk, "edit", plain, "--protected"))
+
+
+# ---------------------------------------------------------------- the pure rules
+
+def test_may_see_protected_by_role_and_assignment() -> None:
+    from casectl import roles
+
+    config = {"agents": {
+        "kari": {"roles": ["receiver", "handler"], "teams": ["sd"]},
+        "ingrid": {"roles": ["handler"], "teams": ["sd"]},
+        "per": {"roles": ["handler"], "teams": ["net"]},
+        "revisor": {"roles": ["auditor"], "teams": []},
+        "admin": {"roles": ["admin"], "teams": []}}}
+    case = {"assignee": "ingrid", "team": "sd", "tasks": [
+        {"to": "per", "to_kind": "agent", "status": "done"},
+        {"to": "net", "to_kind": "team", "status": "open"}]}
+    seen = {agent: roles.may_see_protected(config, agent, case, registered_by="kari")
+            for agent in (*config["agents"], None)}
+    assert seen == {"kari": True, "ingrid": True, "per": False, "revisor": True,
+                    "admin": False, None: False}
+    case["tasks"][0]["status"] = "open"
+    assert roles.may_see_protected(config, "per", case)
+    assert roles.may_see_protected({}, None, case)  # one person alone sees everything
+    assert roles.activity_report_refusal(config, "kari") is not None
+    assert roles.activity_report_refusal(config, "revisor") is None
+    unenforced = {"agents": {"kari": {"roles": ["handler"]}}}
+    assert roles.activity_report_refusal(unenforced, "kari") is None
+
+
+def test_masking_keeps_routing_and_hides_the_rest() -> None:
+    from casectl import protection
+
+    event = {"id": "E1", "at": "2026-11-02T09:00:00+01:00", "by": "kari", "kind": "email",
+             "public": True, "data": {"text": "Hei Anna", "to": EMAIL, "later_key": "x"}}
+    masked = protection.masked_event(event)
+    assert masked["data"] == {"text": "[protected]", "to": "[protected]",
+                              "later_key": "[protected]"}
+    assert {k: masked[k] for k in ("id", "at", "by", "kind", "public")} == \
+        {k: event[k] for k in ("id", "at", "by", "kind", "public")}
+    moved = protection.masked_event({**event, "kind": "assigned",
+                                     "data": {"team": "sd", "assignee": "kari", "note": "N"}})
+    assert moved["data"] == {"team": "sd", "assignee": "kari", "note": "[protected]"}
+    case = {"id": "X", "subject": "S", "description": None, "status": "new",
+            "reporter": {"name": NAME, "email": EMAIL, "phone": None, "org": None,
+                         "protected": True},
+            "fields": {"epj": "1"}, "answers": {"q": {"answer": "a", "internal": True}},
+            "tasks": [{"id": "T1", "subject": "t", "need": None, "to": "per"}], "log": []}
+    shown = protection.masked_case(case)
+    assert shown["subject"] == "[protected]" and shown["description"] is None
+    assert shown["reporter"]["protected"] is True and shown["reporter"]["phone"] is None
+    assert shown["fields"] == {"epj": "[protected]"}
+    assert shown["answers"] == {"q": {"answer": "[protected]", "internal": True}}
+    assert shown["tasks"] == [{"id": "T1", "subject": "[protected]", "need": None,
+                               "to": "per"}]
+    assert case["subject"] == "S"  # a copy: the case itself is untouched
