@@ -82,6 +82,9 @@ def test_the_assignee_sees_it_all_in_every_format(desk: Path) -> None:
 @pytest.mark.parametrize("outsider", ["ingrid", "per"])  # same team as the assignee, another
 def test_another_handler_sees_the_mask_everywhere(desk: Path, outsider: str) -> None:
     case_id = protected_case(desk)
+    # a task for a team is no sight of the person (need-to-know: by name only)
+    ok(act(desk, "task", "add", case_id, "--to", "klinisk-app", "--subject",
+           "Sjekk Dosettappen for Anna", "--need", "Fjällgatan 9"))
     plain = new_case(desk, "--reporter", "Ola Vanlig <ola@example.no>", subject="Skrivaren")
     for fmt in FORMATS:
         for command in (("show", case_id), ("show", case_id, "--reporter-view"),
@@ -108,6 +111,9 @@ def test_another_handler_sees_the_mask_everywhere(desk: Path, outsider: str) -> 
     assert rows[case_id]["protected"] is True and rows[case_id]["subject"] == "[protected]"
     assert rows[plain]["protected"] is False and rows[plain]["subject"] == "Skrivaren"
     assert case_id in ok(act(desk, "list", agent=outsider))  # listed, masked, not hidden
+    tasks = json.loads(ok(act(desk, "task", "list", "--json", agent=outsider)))
+    assert [(t["case"], t["subject"], t["need"], t["case_subject"]) for t in tasks] == [
+        (case_id, "[protected]", "[protected]", "[protected]")]
     # the search finds nothing: no row, no count, no id
     assert json.loads(ok(act(desk, "search", NAME, "--json", agent=outsider))) == []
     assert "Skrivaren" in ok(act(desk, "search", "Ola", agent=outsider))
