@@ -24,7 +24,9 @@ def show(ctx: click.Context, case_id: str, reporter_view: bool, fmt: str) -> Non
 
     ID is a case id or its first characters (at least 4) when they pick one
     case. Times are in the desk's time zone. Showing a case marks the
-    reporter's replies in it read for you (--reporter-view does not).
+    reporter's replies in it read for you (--reporter-view does not). A
+    case whose reporter is protected shows you the person and its texts as
+    [protected] unless you may see them (README: "Protected identity").
 
     \b
     Example:
@@ -153,6 +155,7 @@ def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
     """Find cases by words, closed ones too.
 
     Searches subject, description, reporter, fields, log and solution.
+    Cases with a protected reporter that you may not see are not searched.
 
     \b
     Example:
