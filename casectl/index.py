@@ -18,12 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
-from . import journal, model, store, yamlio
+from . import journal, model, protection, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "7"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
-# 6: tasks, last_reply_ts; SLA level, due, breach and risk instants; 7: sla_pinned -1
+SCHEMA_VERSION = "8"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
+# 6: tasks, last_reply_ts; SLA level, due, breach and risk instants; 7: sla_pinned -1;
+# 8: protected, registered_by, reporter_emails (protected identity)
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
@@ -52,7 +53,9 @@ CREATE TABLE IF NOT EXISTS cases (
     type TEXT, category TEXT, team TEXT, assignee TEXT, subject TEXT, reporter TEXT,
     created TEXT, updated TEXT, created_ts INTEGER, updated_ts INTEGER, is_open INTEGER,
     last_reply_ts INTEGER, sla TEXT, due TEXT, due_ts INTEGER, breach_ts INTEGER,
-    risk_ts INTEGER, sla_pinned INTEGER);
+    risk_ts INTEGER, sla_pinned INTEGER, protected INTEGER, registered_by TEXT);
+CREATE TABLE IF NOT EXISTS reporter_emails (case_rowid INTEGER NOT NULL, email TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reporter_emails_email ON reporter_emails (email);
 CREATE TABLE IF NOT EXISTS tasks (
     case_rowid INTEGER NOT NULL, case_id TEXT NOT NULL, task TEXT NOT NULL, subject TEXT,
     need TEXT, to_name TEXT, to_kind TEXT, status TEXT, created TEXT, created_ts INTEGER,
@@ -119,7 +122,8 @@ def _prepare(conn: sqlite3.Connection) -> None:
                     # Tables, but not ours: whatever this is, it is not to
                     # be dropped table by table nor queried as an index.
                     raise _Damaged("it held some other database")
-                for table in ("meta", "cases", "unreadable", "texts", "tasks"):
+                for table in ("meta", "cases", "unreadable", "texts", "tasks",
+                              "reporter_emails"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in filter(str.strip, _DDL.split(";")):
                     conn.execute(statement)
@@ -246,7 +250,8 @@ def _row(path: str, doc: dict[str, Any], marks: Sequence[Any]
            doc.get("team"), doc.get("assignee"), doc["subject"],
            reporter.get("name") or reporter.get("email"), doc["created"], doc["updated"],
            _instant(doc["created"]), _instant(doc["updated"]),
-           1 if doc["status"] in model.OPEN_STATUSES else 0, _last_reply(doc), *marks)
+           1 if doc["status"] in model.OPEN_STATUSES else 0, _last_reply(doc), *marks,
+           1 if protection.is_protected(doc) else 0, protection.registrant(doc))
     body = [doc.get("description") or "", doc.get("solution") or "", doc.get("rejection") or ""]
     body.extend(model.event_text(event) for event in doc.get("log") or []
                 if isinstance(event, dict) and event.get("kind") != "created")
@@ -334,9 +339,10 @@ def _parse_one(path: str, blob: bytes, judge: Any) -> Parsed:
             return ("later", path, blob)
         row, text = _row(path, doc, marks)
         tasks = _task_rows(doc)
+        emails = protection.reporter_emails(doc)
     except (InvalidData, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         return ("bad", path, str(exc))
-    return ("ok", row, (text, tasks))
+    return ("ok", row, (text, tasks, emails))
 
 
 def _parse_chunk(judge: Any, items: list[tuple[str, bytes]]) -> list[Parsed]:
@@ -437,7 +443,7 @@ def _recheck_missing(conn: sqlite3.Connection, root: Path, head: str | None) -> 
 _ROW_COLUMNS = ("id", "path", "status", "priority", "priority_rank", "type", "category", "team",
                 "assignee", "subject", "reporter", "created", "updated", "created_ts",
                 "updated_ts", "is_open", "last_reply_ts", "sla", "due", "due_ts", "breach_ts",
-                "risk_ts", "sla_pinned")  # as _row
+                "risk_ts", "sla_pinned", "protected", "registered_by")  # as _row
 _INSERT_CASE = (f"INSERT INTO cases ({', '.join(_ROW_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_ROW_COLUMNS))})")
 
@@ -451,11 +457,13 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
         if outcome == "bad":
             conn.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?)", (first, second))
             continue
-        text, tasks = second
+        text, tasks, emails = second
         rowid = conn.execute(_INSERT_CASE, first).lastrowid
         conn.execute("INSERT INTO texts (rowid, subject, body) VALUES (?, ?, ?)",
                      (rowid, *text))
         conn.executemany(_INSERT_TASK, [(rowid, *task) for task in tasks])
+        conn.executemany("INSERT INTO reporter_emails VALUES (?, ?)",
+                         [(rowid, email) for email in emails])
 
 
 def _forget(conn: sqlite3.Connection, path: str) -> None:
@@ -463,6 +471,7 @@ def _forget(conn: sqlite3.Connection, path: str) -> None:
     for (rowid,) in conn.execute("SELECT rowid FROM cases WHERE path = ?", (path,)).fetchall():
         conn.execute("DELETE FROM texts WHERE rowid = ?", (rowid,))
         conn.execute("DELETE FROM tasks WHERE case_rowid = ?", (rowid,))
+        conn.execute("DELETE FROM reporter_emails WHERE case_rowid = ?", (rowid,))
         conn.execute("DELETE FROM cases WHERE rowid = ?", (rowid,))
 
 
@@ -533,6 +542,7 @@ def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
         conn.execute("DELETE FROM cases")
         conn.execute("DELETE FROM texts")
         conn.execute("DELETE FROM tasks")
+        conn.execute("DELETE FROM reporter_emails")
         conn.execute("DELETE FROM unreadable")
         return
     changes = None
@@ -545,6 +555,7 @@ def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
         conn.execute("DELETE FROM cases")
         conn.execute("DELETE FROM texts")
         conn.execute("DELETE FROM tasks")
+        conn.execute("DELETE FROM reporter_emails")
         conn.execute("DELETE FROM unreadable")
         paths = [p for p in journal.files_at(root, head, store.CASES_DIR) if _is_case_path(p)]
         _apply(conn, root, head, paths)
@@ -571,7 +582,8 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
           category: str | None = None, sort: str = "priority",
           limit: int | None = None, replied: bool = False, breached: bool = False,
           at_risk: bool = False, now: datetime | None = None,
-          fields: Sequence[str] = COLUMNS) -> tuple[list[dict[str, Any]], list[str]]:
+          fields: Sequence[str] = COLUMNS, hide_for: str | None = None
+          ) -> tuple[list[dict[str, Any]], list[str]]:
     """Cases matching the filters. An agent's cases (``assignee``) are those
     they are responsible for and those with an open task given to them.
     ``replied``: only cases the reporter has replied on. Each record also
@@ -580,7 +592,10 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
     a target is left but none is breached; both: either (what `casectl sla`
     lists). ``fields``: the columns wanted (a table needs fewer than JSON, and
     20,000 rows of every column cost `list` 20-30 ms more); the records
-    hold ``id``, ``assignee``, ``updated_ts`` and ``due_ts`` whatever they are."""
+    hold ``id``, ``assignee``, ``updated_ts``, ``due_ts`` and ``protected``
+    whatever they are. ``hide_for``: the reader (see ``_hidden``); a
+    protected case they may not see has its subject and reporter masked,
+    and sorts by subject as its mask does."""
     if sort not in SORTS:
         raise UsageError(f"cannot sort by {sort!r}", "sort by one of: " + ", ".join(SORTS))
     where: list[str] = []
@@ -622,15 +637,51 @@ def query(root: Path, *, statuses: Sequence[str] = (), scope: str = "open",
             args.extend([moment, moment])
     wanted = [c for c in fields if c in COLUMNS]
     wanted += [c for c in ("id", "assignee") if c not in wanted]
-    sql = (f"SELECT {', '.join(wanted)}, last_reply_ts, breach_ts, updated_ts, due_ts "
-           "FROM cases")
+    hidden, hidden_args = _hidden("cases", hide_for)
+    shown = [f"CASE WHEN {hidden} THEN '{protection.MARK}' ELSE {c} END AS {c}"
+             if c in _MASKED_COLUMNS and hide_for is not None else c for c in wanted]
+    select_args = [arg for c in wanted if c in _MASKED_COLUMNS and hide_for is not None
+                   for arg in hidden_args]
+    sql = (f"SELECT {', '.join(shown)}, last_reply_ts, breach_ts, updated_ts, due_ts, "
+           "protected FROM cases")
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {SORTS[sort]}, id"
+    order = SORTS[sort]
+    if sort == "subject" and hide_for is not None:
+        # Sorted by what the reader sees: the place of a masked subject in
+        # the list must not give away its first letters.
+        order = (f"CASE WHEN {hidden} THEN '{protection.MARK}' ELSE subject END "
+                 "COLLATE NOCASE")
+        args.extend(hidden_args)
+    sql += f" ORDER BY {order}, id"
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
-    return _answer(root, lambda conn: _records(conn.execute(sql, args)))
+    return _answer(root, lambda conn: _shown(_records(conn.execute(sql, select_args + args))))
+
+
+# The list columns that say who the person is or what the case is about.
+_MASKED_COLUMNS = ("subject", "reporter")
+
+
+def _hidden(alias: str, hide_for: str | None) -> tuple[str, list[Any]]:
+    """SQL true for a case whose reporter is protected and which the reader
+    ``hide_for`` may not see (roles.may_see_protected, for what the index
+    holds): not its assignee, nor its registrant, nor holding an open task
+    on it. ``hide_for`` None: a reader who sees everything (no agents
+    listed, an auditor); "": one who is no agent, who sees no protected case."""
+    if hide_for is None:
+        return "0", []
+    return (f"({alias}.protected = 1 AND NOT ({alias}.assignee IS ? OR "
+            f"{alias}.registered_by IS ? OR {alias}.rowid IN (SELECT case_rowid FROM tasks "
+            "WHERE to_name = ? AND to_kind = 'agent' AND status = 'open')))",
+            [hide_for] * 3)
+
+
+def _shown(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in found:
+        row["protected"] = bool(row.get("protected"))
+    return found
 
 
 def _records(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -646,17 +697,30 @@ def _fts_query(text: str) -> str:
     return " ".join(f'"{word}"*' for word in words)
 
 
-def search(root: Path, text: str, limit: int | None = None
+def search(root: Path, text: str, limit: int | None = None, hide_for: str | None = None
            ) -> tuple[list[dict[str, Any]], list[str]]:
-    sql = (f"SELECT {', '.join('c.' + c for c in COLUMNS)}, "
+    """Cases whose words match. A protected case the reader ``hide_for``
+    may not see (``_hidden``) is left out whatever matched: all its words
+    are the person's or the case's free text, so even its being found
+    would say that a name or an address is in it."""
+    hidden, hidden_args = _hidden("c", hide_for)
+    sql = (f"SELECT {', '.join('c.' + c for c in COLUMNS)}, c.protected, "
            "snippet(texts, -1, '[', ']', '...', 12) AS match "
            "FROM texts JOIN cases c ON c.rowid = texts.rowid WHERE texts MATCH ? "
-           "ORDER BY bm25(texts), c.created_ts DESC")
-    args: list[Any] = [_fts_query(text)]
+           f"AND NOT {hidden} ORDER BY bm25(texts), c.created_ts DESC")
+    args: list[Any] = [_fts_query(text), *hidden_args]
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
-    return _answer(root, lambda conn: _records(conn.execute(sql, args)))
+    return _answer(root, lambda conn: _shown(_records(conn.execute(sql, args))))
+
+
+def reporter_cases(root: Path, email: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The cases whose reporter has, or ever had, the address ``email``
+    (case-insensitive): id and path of each."""
+    sql = ("SELECT DISTINCT c.id, c.path FROM reporter_emails r JOIN cases c "
+           "ON c.rowid = r.case_rowid WHERE r.email = ? ORDER BY c.created_ts, c.id")
+    return _answer(root, lambda conn: _records(conn.execute(sql, (email.casefold(),))))
 
 
 def category_counts(root: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -672,12 +736,14 @@ TASK_FIELDS = ("case", "task", "status", "to", "to_kind", "subject", "need", "cr
 
 
 def tasks(root: Path, *, agents: Sequence[str] = (), teams: Sequence[str] = (),
-          open_only: bool = False, filtered: bool = False
+          open_only: bool = False, filtered: bool = False, hide_for: str | None = None
           ) -> tuple[list[dict[str, Any]], list[str]]:
     """Tasks across all cases, oldest first; ``filtered``: only those given
-    to one of ``agents`` or ``teams``."""
+    to one of ``agents`` or ``teams``. A task on a protected case the
+    reader ``hide_for`` may not see (``_hidden``) has its subject, need and
+    case subject masked."""
     where: list[str] = []
-    args: list[Any] = []
+    hidden, args = _hidden("c", hide_for)
     if filtered:
         who = []
         for kind, names in (("agent", agents), ("team", teams)):
@@ -691,7 +757,7 @@ def tasks(root: Path, *, agents: Sequence[str] = (), teams: Sequence[str] = (),
         where.append("t.status = 'open' AND c.is_open = 1")
     sql = ("SELECT t.case_id AS 'case', t.task, t.status, t.to_name AS 'to', t.to_kind, "
            "t.subject, t.need, t.created, t.done, t.public, c.status AS case_status, "
-           "c.assignee AS case_assignee, c.subject AS case_subject "
+           f"c.assignee AS case_assignee, c.subject AS case_subject, {hidden} AS hidden "
            "FROM tasks t JOIN cases c ON c.rowid = t.case_rowid")
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -701,5 +767,8 @@ def tasks(root: Path, *, agents: Sequence[str] = (), teams: Sequence[str] = (),
         found = _records(conn.execute(sql, args))
         for row in found:
             row["public"] = bool(row["public"])
+            if row.pop("hidden"):
+                row.update(subject=protection.MARK, case_subject=protection.MARK,
+                           need=protection.MARK if row["need"] is not None else None)
         return found
     return _answer(root, ask)

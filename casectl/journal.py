@@ -812,6 +812,56 @@ def file_history(root: Path, path: str) -> list[CommitInfo]:
     return found
 
 
+@dataclass(frozen=True)
+class PathsCommit:
+    """A commit that touched some of the paths asked about (``paths_history``)."""
+
+    sha: str
+    author: str
+    email: str
+    when: datetime
+    committer: str
+    committer_email: str
+    subject: str
+    trailers: dict[str, list[str]]
+    paths: tuple[str, ...]
+
+
+PATHS_PER_CALL = 300  # paths per `git log`: well inside any command-line limit
+
+
+def paths_history(root: Path, paths: Sequence[str]) -> list[PathsCommit]:
+    """Every commit (merges left out: they record no action of their own)
+    that touched any of ``paths``, oldest first, with its author, committer,
+    trailers and which of the paths it touched: one `git log` per
+    PATHS_PER_CALL paths, not one per file. ``--full-history``: a commit on
+    a merged side branch counts even when the merge kept the other side's
+    file."""
+    if head(root) is None or not paths:
+        return []
+    found: dict[str, PathsCommit] = {}
+    for start in range(0, len(paths), PATHS_PER_CALL):
+        out = git(root, "log", "-z", "--no-merges", "--full-history", "--name-only",
+                  "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%B%x1f", "HEAD",
+                  "--", *paths[start:start + PATHS_PER_CALL])
+        for record in reversed(out.split("\x1e")[1:]):  # git's order, oldest first
+            fields = record.split("\x1f")
+            if len(fields) < 8:
+                continue
+            sha, name, email, date, cname, cemail, body, names = fields[:8]
+            touched = tuple(n.strip("\n") for n in names.split("\0") if n.strip("\n"))
+            before = found.get(sha)
+            if before is not None:
+                touched = tuple(sorted(set(before.paths) | set(touched)))
+            found[sha] = PathsCommit(sha=sha, author=name, email=email,
+                                     when=datetime.fromisoformat(date), committer=cname,
+                                     committer_email=cemail,
+                                     subject=body.split("\n", 1)[0],
+                                     trailers=parse_trailers(body), paths=touched)
+    # Stable: commits of the same second stay in git's order (a parent first).
+    return sorted(found.values(), key=lambda commit: commit.when)
+
+
 # ---------------------------------------------------------------- locks left behind
 
 def remove_stale_locks(root: Path) -> None:

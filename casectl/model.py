@@ -148,6 +148,11 @@ REPORTER_CREATED_KEYS = ("subject", "description", "type", "category", "reporter
 # those two mappings, so one change never rewrites its neighbours.
 EDITABLE_KEYS = ("subject", "description", "type", "category", "sla")
 REPORTER_PARTS = ("name", "email", "phone", "org")
+# A mark on the reporter, not a part of who they are: ``protected: true``
+# (protected identity [seed 002], see protection.py), set by `new
+# --protected` and by an edited event's ``reporter.protected``; absent when
+# not marked, so files written before it stay as they were.
+REPORTER_MARKS = ("protected",)
 
 # The header in the order it is written; every key is always present.
 HEADER_KEYS = (
@@ -346,7 +351,12 @@ def apply_change(header: Case, key: str, value: Any) -> None:
     group, _, part = key.partition(".")
     if group == "reporter":
         reporter = dict(header.get("reporter") or dict.fromkeys(REPORTER_PARTS))
-        reporter[part] = value
+        if value is None and part not in REPORTER_PARTS:
+            # A mark (``protected``) taken off is absent, as on a reporter
+            # never marked: the header does not depend on whether it ever was.
+            reporter.pop(part, None)
+        else:
+            reporter[part] = value
         # A reporter with no part known is no reporter, as a case registered without one.
         header["reporter"] = reporter if any(v is not None for v in reporter.values()) else None
     elif group == "fields" and part:

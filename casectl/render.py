@@ -222,7 +222,7 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
              + (f"  sla {doc['sla']}" if doc.get("sla") else ""),
              f"  {team}  {owner}",
              f"  reporter {who or '-'}" + ("  (notified by e-mail)" if doc.get("notify") else ""),
-             *_lifecycle(doc, view)]
+             *_protection(doc), *_lifecycle(doc, view)]
     for key, value in (doc.get("fields") or {}).items():
         lines.append(f"  {key}: {value}")
     lines += _triage(doc)
@@ -262,6 +262,18 @@ def _triage(doc: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _protection(doc: Mapping[str, Any]) -> list[str]:
+    """The marker line of a protected person's case [seed 002: shown with a
+    marker and handled with care]."""
+    if doc.get("masked"):
+        return ["  PROTECTED IDENTITY: the person's details and the case's texts are hidden "
+                "from you"]
+    if (doc.get("reporter") or {}).get("protected") or doc.get("protected"):
+        return ["  PROTECTED IDENTITY: handle the person's details with care; do not pass "
+                "them on"]
+    return []
+
+
 def _reporter_words(doc: Mapping[str, Any]) -> str:
     """The reporter as one line: name <address> phone (organisation)."""
     reporter = doc.get("reporter") or {}
@@ -281,7 +293,7 @@ def reporter_case(doc: Mapping[str, Any], fmt: str, view: View | None = None) ->
     lines = [f"{doc['id']}  {doc['subject']}",
              f"  status {doc['status']}  type {doc['type']}"
              + (f"  category {doc['category']}" if doc.get("category") else ""),
-             f"  reporter {who or '-'}", *_lifecycle(doc, view)]
+             f"  reporter {who or '-'}", *_protection(doc), *_lifecycle(doc, view)]
     for key, value in (doc.get("fields") or {}).items():
         lines.append(f"  {key}: {value}")
     for key, title in (("description", "Description"), ("solution", "Solution"),
@@ -291,7 +303,7 @@ def reporter_case(doc: Mapping[str, Any], fmt: str, view: View | None = None) ->
     lines += _tasks(doc.get("tasks") or [], view)
     shown = {"id", "subject", "status", "type", "category", "reporter", "fields", "tasks",
              "description", "solution", "rejection", "created", "updated", "started",
-             "solved", "closed", "log"}
+             "solved", "closed", "log", "protected", "masked"}
     for key, value in doc.items():  # keys added later, such as triage answers
         if key in shown or value in (None, [], {}):
             continue

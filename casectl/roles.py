@@ -189,3 +189,45 @@ def warnings(config: Mapping[str, Any]) -> list[str]:
                 "administrators (casectl agent set AGENT --add-role admin --add-role "
                 "permission-admin): roles bind from that commit on"]
     return []
+
+
+# Protected identity [seed 002: "skyddad identitet"]: the person's details
+# and the case's free text are seen only by those who need them. The
+# auditor reads everything and alone runs the activity report.
+AUDIT_ROLE = "auditor"
+
+
+def may_see_protected(config: Mapping[str, Any], agent_id: str | None,
+                      case: Mapping[str, Any], registered_by: str | None = None) -> bool:
+    """Whether ``agent_id`` may see the person and the free text of a case
+    whose reporter is protected: its assignee, an agent with an open task on
+    it given to them by name, the agent who registered it
+    (``registered_by``) and auditors. Not its team as a whole: a protected
+    person's case is need-to-know, and a receiver who routes it to a team
+    names the one who works it. On a desk with no agents listed one person
+    works alone and sees everything; an unknown reader (None) sees nothing.
+    Evaluated whether or not roles are enforced: protection is the person's
+    right, not a permission of the desk."""
+    if not agents_of(config):
+        return True
+    if agent_id is None:
+        return False
+    if AUDIT_ROLE in roles_of(config, agent_id):
+        return True
+    if case.get("assignee") == agent_id or (registered_by is not None
+                                            and registered_by == agent_id):
+        return True
+    return any(isinstance(task, Mapping) and task.get("status", "open") == "open"
+               and task.get("to_kind", "agent") == "agent" and task.get("to") == agent_id
+               for task in case.get("tasks") or ())
+
+
+def activity_report_refusal(config: Mapping[str, Any], agent_id: str) -> str | None:
+    """Why ``agent_id`` may not run `casectl report activity` (who acted on a
+    person's cases), or None: it takes the auditor role once roles are
+    enforced [seed 002: the auditor follows up the logs]."""
+    if not enforced(config) or AUDIT_ROLE in roles_of(config, agent_id):
+        return None
+    held = roles_of(config, agent_id)
+    return (f"agent {agent_id} ({', '.join(held) or 'no role'}) may not run the activity "
+            f"report: that takes the role {AUDIT_ROLE}")

@@ -33,6 +33,7 @@ PACKAGE_SCHEMAS = Path(casectl.__file__).resolve().parent / "schemas"
 LIST_FIELDS = ["id", "status", "priority", "type", "category", "team", "assignee", "subject",
                "reporter", "created", "updated", "sla", "due"]
 LIST_FIELDS += ["unread"]  # list's own, after the index's fields (tests/test_unread.py)
+LIST_FIELDS += ["protected"]  # protected identity (tests/test_protected.py)
 HISTORY_FIELDS = ["at", "kind", "by", "text", "commit", "author", "action", "event"]
 NOW = "2026-11-22T09:30:00+01:00"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
-from .. import clock, config as configmod, ids, journal, model, roles, schema, store, \
-    transaction, workflow, yamlio
+from .. import clock, config as configmod, ids, journal, model, protection, roles, schema, \
+    store, transaction, workflow, yamlio
 from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
 from . import triage
@@ -83,6 +83,12 @@ def _events(session: Session, previous: Sequence[model.Event],
 
 
 def _commit_message(case: Case, action: str, agent: str, events: Sequence[model.Event]) -> str:
+    if protection.is_protected(case):
+        # A protected person's case: the subject and texts stay out of the
+        # commit message, which travels further than the file (server web
+        # pages, mail notifications, CI logs).
+        return journal.message(f"{case['id']} {action}: {protection.MARK}",
+                               [("Case", case["id"]), ("Action", action), ("Agent", agent)])
     body = "\n\n".join(model.event_text(e) for e in events if e["kind"] != "created")
     lines = body.splitlines()
     if len(lines) > 20:
@@ -160,8 +166,9 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
              team: str | None = None, assignee: str | None = None,
              fields: Mapping[str, str] | None = None, notify: bool = False,
              start: bool = False, intake: triage.Intake = triage.NO_INTAKE,
-             sla: str | None = None) -> Case:
+             sla: str | None = None, protected: bool = False) -> Case:
     """Register a case. Whoever registers it is responsible unless told otherwise.
+    ``protected``: the reporter's identity is protected (protection.py).
     ``intake``: impact and urgency, triage answers, an urgent case's pieces
     (app/triage.py).
 
@@ -186,7 +193,8 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
         "category": config.check_category(category) if category else None,
         "priority": (priority or model.Priority.MEDIUM).value,
         "team": team, "assignee": assignee,
-        "reporter": checked_reporter(reporter).to_dict() if reporter else None,
+        "reporter": _marked(checked_reporter(reporter).to_dict() if reporter else None,
+                            protected),
         "notify": notify, "fields": dict(fields or {}),
         "sla": level,
     }
@@ -211,6 +219,14 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
         _save(session, store.case_relpath(case_id), case, "new", events,
               pinned=(configmod.CONFIG_FILE, config_text))
     return case
+
+
+def _marked(reporter: dict[str, Any] | None, protected: bool) -> dict[str, Any] | None:
+    """The reporter with the protected mark when asked; a person not named
+    yet can be protected too (their details come with a later edit)."""
+    if not protected:
+        return reporter
+    return {**(reporter or dict.fromkeys(model.REPORTER_PARTS)), "protected": True}
 
 
 def checked_reporter(reporter: Reporter) -> Reporter:

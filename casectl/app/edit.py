@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 from .. import config as configmod, editing, journal, model, store, yamlio
 from ..errors import InvalidData, OperationFailed, UsageError
 from ..model import Case, Reporter
-from . import schema_support
+from . import protected_views, schema_support
 from .actions import change_case, checked_reporter, load_case
 from .inputs import clean_line, clean_phone, clean_subject, clean_text, email_address
 from .session import Session
@@ -27,7 +27,8 @@ def edit_case(session: Session, case_id: str, *, subject: str | None = None,
               description: str | None = None, type_: model.CaseType | None = None,
               category: str | None = None, reporter: Reporter | None = None,
               fields: Mapping[str, str] | None = None, unset_fields: Sequence[str] = (),
-              sla: str | None = None, reason: str | None = None) -> Case:
+              sla: str | None = None, protected: bool | None = None,
+              reason: str | None = None) -> Case:
     """Edit a case from options: each value given replaces the case's (a
     reporter's parts only those given), ``unset_fields`` are removed.
     ``sla`` re-levels the case: its clocks are computed under the new
@@ -48,6 +49,9 @@ def edit_case(session: Session, case_id: str, *, subject: str | None = None,
         checked = checked_reporter(reporter).to_dict()
         wanted.update({f"reporter.{part}": value for part, value in checked.items()
                        if value is not None})
+    if protected is not None:
+        # The mark is there (true) or absent (None), never false: see model.REPORTER_MARKS.
+        wanted["reporter.protected"] = True if protected else None
     for key, value in (fields or {}).items():
         wanted[f"fields.{key}"] = value
     unset = list(unset_fields)
@@ -61,8 +65,15 @@ def edit_case(session: Session, case_id: str, *, subject: str | None = None,
         raise UsageError("say what to change", "give at least one of " + FLAGS)
     text = clean_text(reason, "the reason")
     _require_schema(session)
-    return change_case(session, case_id, "edit", lambda case: editing.edit(
-        case, wanted, text, must_exist=tuple(f"fields.{key}" for key in unset)))
+    viewer = protected_views.viewer(session)
+
+    def decide(case: Case) -> list[Any]:
+        # An edit of a protected person's case by one who may not see it
+        # would say whether a guess was right ("already has those values").
+        protected_views.require_sight(session, viewer, case, "edit")
+        return editing.edit(case, wanted, text,
+                            must_exist=tuple(f"fields.{key}" for key in unset))
+    return change_case(session, case_id, "edit", decide)
 
 
 def _require_schema(session: Session) -> None:
@@ -71,7 +82,7 @@ def _require_schema(session: Session) -> None:
 
 
 FLAGS = ("--subject, --description, --type, --category, --sla, --reporter, --phone, --org, "
-         "--field KEY=VALUE, --unset-field KEY")
+         "--field KEY=VALUE, --unset-field KEY, --protected, --unprotected")
 
 
 # ---------------------------------------------------------------- the document
@@ -128,6 +139,7 @@ def draft(session: Session, case_id: str, reason: str | None
         pass
     _require_schema(session)
     case = load_case(session, case_id)[1]
+    protected_views.require_sight(session, protected_views.viewer(session), case, "edit")
     path = kept_path(session, case["id"])
     if path.is_file():
         return None, path
@@ -145,6 +157,7 @@ def edit_from_document(session: Session, case_id: str, text: str,
             not line.lstrip().startswith("#")]:
         raise EditAborted(f"{where} is empty; the edit is aborted, nothing was changed")
     current = load_case(session, case_id)[1]
+    protected_views.require_sight(session, protected_views.viewer(session), current, "edit")
     if base is None:
         base = _named_base(text, current, where)
     parsed, reason = parse_document(session, text, where)

@@ -46,8 +46,11 @@ def list_tasks(session: Session, *, assignee: str | None = None, open_only: bool
     elif assignee is not None:
         kind, target = session.config.named(assignee)
         (agents if kind == "agent" else teams).append(target)
+    from . import protected_views
+
     found, warnings = index.tasks(session.root, agents=agents, teams=teams,
-                                  open_only=open_only, filtered=assignee is not None)
+                                  open_only=open_only, filtered=assignee is not None,
+                                  hide_for=protected_views.hide_for(session))
     return found, warnings + _operation_warnings(session)
 
 
@@ -68,8 +71,18 @@ def close_unreachable(session: Session, case_id: str, solution: str | None) -> C
 
 def reporter_view(session: Session, case_id: str) -> Case:
     """Exactly what the reporter of a case may see (model.reporter_view).
-    Reading it marks nothing read: it is not the agent reading the case."""
-    return model.reporter_view(load_case(session, case_id)[1])
+    Reading it marks nothing read: it is not the agent reading the case.
+    An agent who may not see a protected reporter's case gets that view of
+    the masked case (protected_views.py): the reporter's own view is no way
+    around the mask."""
+    from .. import protection
+    from . import protected_views
+
+    case = load_case(session, case_id)[1]
+    if protected_views.may_see(session, protected_views.viewer(session), case):
+        return model.reporter_view(case)
+    return {**model.reporter_view(protection.masked_case(case)), "protected": True,
+            "masked": True}
 
 
 def check_exclusive(**flags: bool) -> None:

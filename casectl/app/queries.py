@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .. import journal, model, readmarks, yamlio
-from ..errors import CasectlError, InvalidData, UsageError
+from .. import journal, model, protection, readmarks, yamlio
+from ..errors import InvalidData, UsageError
 from ..model import Case
+from . import protected_views
 from .actions import load_case
 from .session import Session
 
 
 def show(session: Session, case_id: str) -> Case:
-    """A case; showing it marks the reporter's replies in it read for the
-    acting agent (readmarks.py)."""
+    """A case as the acting agent may see it (masked when its reporter is
+    protected and they may not see it, protected_views.py); showing it
+    marks the reporter's replies in it read for them (readmarks.py)."""
     case = load_case(session, case_id)[1]
+    reader = protected_views.viewer(session)
+    shown = protected_views.shown(session, reader, case)
     last = model.last_reply(case["log"])
-    if last is not None:
-        try:
-            agent = session.actor()[0]
-        except CasectlError:  # no known agent is reading: nobody to mark it read for
-            return case
-        readmarks.mark(session.root, agent, case["id"], last)
-    return case
+    if last is not None and reader is not None:  # no known agent: nobody to mark it read for
+        readmarks.mark(session.root, reader, case["id"], last)
+    return shown
 
 
 def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "open",
@@ -51,9 +51,10 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
                                   category=category, sort=sort,
                                   limit=None if unread else limit, replied=unread,
                                   breached=breached, at_risk=at_risk, now=session.now(),
-                                  fields=fields)
+                                  fields=fields,
+                                  hide_for=protected_views.hide_for(session))
     if me is None and any(row["last_reply_ts"] is not None for row in found):
-        me = _quiet_actor(session)  # a git call, paid only when some case has a reply
+        me = protected_views.viewer(session)  # a git call, paid only when some case has a reply
     seen = readmarks.seen(session.root, me) if me is not None else {}
     for row in found:
         reply = row.pop("last_reply_ts", None)
@@ -64,22 +65,15 @@ def list_cases(session: Session, *, statuses: Sequence[str] = (), scope: str = "
     return found, warnings + _operation_warnings(session)
 
 
-def _quiet_actor(session: Session) -> str | None:
-    """The acting agent, if one is known: listing must work for anyone, and
-    only the unread marks depend on who is looking."""
-    try:
-        return session.actor()[0]
-    except CasectlError:
-        return None
-
-
 def search(session: Session, text: str, limit: int | None = None
            ) -> tuple[list[dict[str, Any]], list[str]]:
     if not text.strip():
         raise UsageError("nothing to search for", "give a word or two, e.g. casectl search DIPS")
     from .. import index
 
-    found, warnings = index.search(session.root, text, limit=limit)
+    found, warnings = index.search(
+        session.root, text, limit=limit,
+        hide_for=protected_views.hide_for(session))
     return found, warnings + _operation_warnings(session)
 
 
@@ -104,6 +98,12 @@ def history(session: Session, case_id: str) -> list[dict[str, Any]]:
     """The case's timeline: each event with the commit that recorded it, and
     commits that changed the file without adding an event (hand edits)."""
     rel, case = load_case(session, case_id)
+    # Masked for one who may not see a protected person's case: each event
+    # as that case's masking shows it, and no commit subject (it held the
+    # case's subject before the case was marked).
+    masked = not protected_views.may_see(session, protected_views.viewer(session), case)
+    describe = (lambda event: model.describe_event(protection.masked_event(event))) \
+        if masked else model.describe_event
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for commit in journal.file_history(session.root, rel):
@@ -117,7 +117,7 @@ def history(session: Session, case_id: str) -> list[dict[str, Any]]:
                 added = []
         trailer_action = _first(commit.trailers.get("Action"))
         base = {"commit": commit.sha[:10], "author": commit.author,
-                "action": trailer_action or commit.subject}
+                "action": trailer_action or (protection.MARK if masked else commit.subject)}
         if not added:
             # No event says who did it, so the commit's author is named: a
             # hand edit is exactly what an auditor asks about.
@@ -129,12 +129,12 @@ def history(session: Session, case_id: str) -> list[dict[str, Any]]:
         for event in added:
             seen.add(event["id"])
             rows.append({**base, "at": event["at"], "event": event["id"], "kind": event["kind"],
-                         "by": event["by"], "text": model.describe_event(event)})
+                         "by": event["by"], "text": describe(event)})
     for event in case["log"]:
         if event["id"] not in seen:
             rows.append({"commit": None, "author": None, "action": "(not committed)",
                          "at": event["at"], "event": event["id"], "kind": event["kind"],
-                         "by": event["by"], "text": model.describe_event(event)})
+                         "by": event["by"], "text": describe(event)})
     return rows
 
 

@@ -29,6 +29,9 @@ from . import options, parsing, triage
 @click.option("--field", "fields", multiple=True, metavar="KEY=VALUE",
               help="A desk-defined field such as epj=12345 (repeatable).")
 @click.option("--notify", is_flag=True, help="The reporter wants e-mail updates.")
+@click.option("--protected", is_flag=True, help="The reporter's identity is protected "
+              "(skyddad identitet, sperret adresse): their details and the case's texts are "
+              "masked for agents who may not see them.")
 @click.option("--start", is_flag=True, help="Start work on it at once.")
 @click.option("--sla", metavar="LEVEL", help="SLA level (default: the --org's level from "
               "casectl.yaml, else the desk's default).")
@@ -38,7 +41,7 @@ from . import options, parsing, triage
 def new(ctx: click.Context, subject: str | None, description: str | None, type_: str | None,
         category: str | None, reporter: str | None, phone: str | None, org: str | None,
         priority: str | None, team: str | None, assignee: str | None,
-        fields: Sequence[str], notify: bool, start: bool, sla: str | None,
+        fields: Sequence[str], notify: bool, protected: bool, start: bool, sla: str | None,
         intake: triage_app.Intake = triage_app.NO_INTAKE) -> Case:
     """Register a case and print its id.
 
@@ -50,6 +53,7 @@ def new(ctx: click.Context, subject: str | None, description: str | None, type_:
       casectl new --urgent --application DIPS --department "Akuttmottak" --users "alle" \\
           --servers "dips-app01" --competence clinical-applications --contact "Eva Berg" \\
           --phone "+47 917 22 418"
+      casectl new --subject "Inlogg 1177" --reporter "Anna <anna@example.se>" --protected
     """
     return actions.new_case(
         options.session(ctx), subject=options.text(subject),
@@ -58,7 +62,7 @@ def new(ctx: click.Context, subject: str | None, description: str | None, type_:
         reporter=parsing.reporter(reporter, phone, org),
         priority=model.Priority(priority.lower()) if priority else None, team=team,
         assignee=assignee, fields=parsing.fields(fields), notify=notify, start=start,
-        intake=intake, sla=sla)
+        intake=intake, sla=sla, protected=protected)
 
 
 @click.command()

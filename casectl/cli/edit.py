@@ -41,6 +41,9 @@ def is_terminal() -> bool:
               help="Set a field (repeatable).")
 @click.option("--unset-field", "unset_fields", multiple=True, metavar="KEY",
               help="Remove a field (repeatable).")
+@click.option("--protected/--unprotected", "protected", default=None,
+              help="Mark the reporter's identity protected (masked for agents who may not "
+              "see it), or take the mark off.")
 @click.option("--reason", metavar="TEXT|-", help="Why (kept in the log).")
 @click.option("--file", "from_file", metavar="PATH|-", help="Apply a document of the editable "
               "fields, as the editor shows it (a kept edit, or a script's); - reads standard "
@@ -50,7 +53,8 @@ def is_terminal() -> bool:
 def edit(ctx: click.Context, case_id: str, subject: str | None, description: str | None,
          type_: str | None, category: str | None, reporter: str | None, phone: str | None,
          org: str | None, fields: Sequence[str], unset_fields: Sequence[str],
-         reason: str | None, from_file: str | None, sla: str | None) -> Case:
+         reason: str | None, from_file: str | None, sla: str | None,
+         protected: bool | None) -> Case:
     """Correct a case's subject, description, type, category, reporter or
     fields: one 'edited' event with the old and new values (nothing is
     rewritten). With no options, on a terminal, opens the editor git commit
@@ -60,11 +64,12 @@ def edit(ctx: click.Context, case_id: str, subject: str | None, description: str
     Example:
       casectl edit 06K3ZQ9TXM --subject "DIPS Arena: ingen tilgang på post 3" --reason "Presisert"
       casectl edit 06K3ZQ9TXM --field epj=EPJ-48213 --unset-field rom
+      casectl edit 06K3ZQ9TXM --protected --reason "Skyddad identitet"
       casectl edit 06K3ZQ9TXM            # opens the editor
     """
     session = options.session(ctx)
     ident = options.case_id(case_id)
-    changes = (subject, description, type_, category, reporter, phone, org, sla)
+    changes = (subject, description, type_, category, reporter, phone, org, sla, protected)
     given = any(value is not None for value in changes) or fields or unset_fields
     if from_file is not None:
         if given or reason is not None:
@@ -78,7 +83,7 @@ def edit(ctx: click.Context, case_id: str, subject: str | None, description: str
             type_=model.CaseType(type_.lower()) if type_ else None,
             category=category, reporter=parsing.reporter(reporter, phone, org),
             fields=parsing.fields(fields), unset_fields=parsing.field_keys(unset_fields),
-            sla=sla, reason=options.text(reason))
+            sla=sla, protected=protected, reason=options.text(reason))
     if not is_terminal():
         raise UsageError("say what to change: no terminal to open an editor in",
                          f"give {editing.FLAGS} (with --reason TEXT), or --file PATH|-")

@@ -46,7 +46,7 @@ def task_add(ctx: click.Context, case_id: str, to: str, subject: str, need: str 
     """
     case, added = followup.add_task(options.session(ctx), options.case_id(case_id), to=to,
                                     subject=options.text(subject), need=options.text(need))
-    click.echo(render.case(case, "json") if as_json else added["id"])
+    click.echo(render.case(options.shown(case), "json") if as_json else added["id"])
 
 
 @task.command("done")

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import click
 
-from .. import model, render
+from .. import model, protection, render
 from ..app import session as sessions
 from ..errors import UsageError
 
@@ -78,8 +78,19 @@ def change_output(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> None:
         case = func(*args, **kwargs)
-        click.echo(render.case(case, "json") if as_json else case["id"])
+        click.echo(render.case(shown(case), "json") if as_json else case["id"])
     return wrapper
+
+
+def shown(case: dict[str, Any]) -> dict[str, Any]:
+    """The case an action left, as the agent who acted may see it: masked
+    when its reporter is protected and they may not see it."""
+    if not protection.is_protected(case):
+        return case
+    from ..app import protected_views
+
+    acting = session(click.get_current_context())
+    return protected_views.shown(acting, protected_views.viewer(acting), case)
 
 
 def case_id_argument(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -24,7 +24,9 @@ def show(ctx: click.Context, case_id: str, reporter_view: bool, fmt: str) -> Non
 
     ID is a case id or its first characters (at least 4) when they pick one
     case. Times are in the desk's time zone. Showing a case marks the
-    reporter's replies in it read for you (--reporter-view does not).
+    reporter's replies in it read for you (--reporter-view does not). A
+    case whose reporter is protected shows you the person and its texts as
+    [protected] unless you may see them (README: "Protected identity").
 
     \b
     Example:
@@ -105,7 +107,7 @@ def list_(ctx: click.Context, statuses: Sequence[str], open_: bool, closed: bool
         click.echo(f"casectl: warning: {warning}", err=True)
     filtered = bool(statuses or team or assignee or priorities or types or category or unread
                     or breached or at_risk)
-    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("unread",),
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("unread", "protected"),
                            model.LIST_TABLE_COLUMNS,
                            view=options.view(session),
                            empty="no unread cases" if unread else
@@ -153,6 +155,7 @@ def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
     """Find cases by words, closed ones too.
 
     Searches subject, description, reporter, fields, log and solution.
+    Cases with a protected reporter that you may not see are not searched.
 
     \b
     Example:
@@ -162,7 +165,7 @@ def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
     found, warnings = queries.search(session, options.text(text) or "", limit)
     for warning in warnings:
         click.echo(f"casectl: warning: {warning}", err=True)
-    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("match",),
+    click.echo(render.rows(found, fmt, model.LIST_FIELDS + ("match", "protected"),
                            ("id", "status", "priority", "subject", "match"),
                            view=options.view(session)))
 
