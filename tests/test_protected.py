@@ -170,9 +170,10 @@ def test_edit_marks_and_unmarks_and_an_outsider_may_not_edit(desk: Path) -> None
     ok(act(desk, "edit", case_id, "--protected", "--reason", "Skyddad identitet"))
     assert case_file(desk, case_id)["reporter"]["protected"] is True
     assert_masked(ok(act(desk, "show", case_id, agent="per")))
-    refused = act(desk, "edit", case_id, "--unprotected", agent="per")
+    # ingrid may edit her team's cases, but not one whose person she may not see
+    refused = act(desk, "edit", case_id, "--unprotected", agent="ingrid")
     assert refused.exit_code == 1 and "protected" in refused.stderr
-    refused = act(desk, "edit", case_id, "--reporter", f"{NAME} <{EMAIL}>", agent="per")
+    refused = act(desk, "edit", case_id, "--reporter", f"{NAME} <{EMAIL}>", agent="ingrid")
     assert refused.exit_code == 1 and "already" not in refused.stderr  # no oracle for guesses
     again = act(desk, "edit", case_id, "--protected")
     assert again.exit_code == 1 and "already" in again.stderr
