@@ -26,6 +26,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the casectl console script of this environment
 NOW = "2026-11-22T09:30:00+01:00"
 ZERO = "0" * 40
+PRE_COMMIT = shutil.which("pre-commit", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 @pytest.fixture(autouse=True)
@@ -145,7 +146,7 @@ def test_the_pre_commit_hook_runs_on_the_staged_files(tmp_path: Path) -> None:
     assert done.returncode == 4 and "casectl.yaml: " in done.stdout
 
 
-@pytest.mark.skipif(shutil.which("pre-commit") is None, reason="pre-commit is not installed")
+@pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed")
 def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path) -> None:
     # pre-commit installs this project into an environment of its own, which
     # needs the package registry; the parse-and-run tests above need neither.
@@ -153,7 +154,7 @@ def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path) -> None:
     broken = case_files(repo)[0]
     break_status(broken)
     git(repo, "add", "-A")
-    done = subprocess.run(["pre-commit", "try-repo", str(PROJECT), "casectl-validate"],
+    done = subprocess.run([str(PRE_COMMIT), "try-repo", str(PROJECT), "casectl-validate"],
                           cwd=repo, capture_output=True, text=True, timeout=600)
     assert done.returncode != 0
     assert label(repo, broken) in done.stdout
