@@ -262,6 +262,8 @@ def test_junit_has_one_testcase_per_file_and_a_failure_per_invalid_file(repo: Pa
     assert "status" in failure.get("message")
     line = broken.read_text(encoding="utf-8").splitlines().index("status: closed") + 1
     assert f"{label(repo, broken)}:{line}: status: header says 'closed'" in failure.text
+    # a CI job's log (the report went to a file) says the same
+    assert f"{label(repo, broken)}:{line}: status: header says 'closed'" in result.stderr
     assert "file(s) checked" in result.stderr
 
 

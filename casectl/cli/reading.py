@@ -232,8 +232,12 @@ def validate(ctx: click.Context, paths: Sequence[str], changed_since: str | None
                 [p.to_dict() for p in validation.located(report)], "casectl validate"))
         click.echo(summary, err=True)
     elif fmt == "junit":
-        click.echo(render.junit(report.files, [p.to_dict() for p in validation.located(report)],
+        problems = validation.located(report)
+        click.echo(render.junit(report.files, [p.to_dict() for p in problems],
                                 "casectl validate", time.monotonic() - started))
+        # The report goes to a file; the job's log should say what is wrong too.
+        for problem in problems:
+            click.echo(str(problem), err=True)
         click.echo(summary, err=True)
     else:
         for problem in report.problems:
