@@ -7,6 +7,7 @@ that look like one, and the loader refuses anything but plain data.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,16 @@ def dump_document(data: Any) -> str:
 _PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
+@functools.lru_cache(maxsize=4)
+def _composed(text: str) -> yaml.Node | None:
+    """The node tree of a document (marks and all), kept for the next
+    problem in the same file; None when it does not parse."""
+    try:
+        return yaml.compose(text, Loader=_SafeLoader)
+    except yaml.YAMLError:
+        return None
+
+
 def line_of(text: str, field: str) -> int | None:
     """The line (from 1) where ``field`` (a problem's field: ``status``,
     ``log[3].data.text``, ``agents.kari.roles[0]``) is written in the YAML
@@ -169,10 +180,7 @@ def line_of(text: str, field: str) -> int | None:
     not parse. For annotations in CI: only invalid files pay for it."""
     parts: list[str | int] = [int(index) if index else name
                               for index, name in _PATH_PART.findall(field)]
-    try:
-        node = yaml.compose(text, Loader=_SafeLoader)
-    except yaml.YAMLError:
-        return None
+    node = _composed(text)
     line: int | None = None
     position = 0
     while node is not None and position < len(parts):
