@@ -968,3 +968,24 @@ def ensure_merge_driver(root: Path) -> None:
         git(root, "config", "merge.casectl.driver", MERGE_DRIVER)
     except OperationFailed:
         pass
+
+
+# ---------------------------------------------------------------- ranges (validate --changed-since)
+
+def resolve_commit(root: Path, rev: str) -> str | None:
+    """The commit ``rev`` names (a sha, a branch, HEAD~3, origin/main), or
+    None when it names none here: unknown, not a commit, or absent from a
+    shallow clone. ``--end-of-options`` keeps a rev that starts with '-'
+    from being read as an option."""
+    out = git(root, "rev-parse", "--quiet", "--verify", "--end-of-options", f"{rev}^{{commit}}",
+              check=False).strip()
+    return out if _SHA.match(out) else None
+
+
+def changed_files(root: Path, old: str, new: str) -> list[str]:
+    """Files added, modified or renamed (their new names) from commit
+    ``old`` to commit ``new``: what a push or a merge request brought in.
+    Deleted files are left out; copies are not looked for."""
+    out = git(root, "diff", "--name-only", "-z", "--no-ext-diff", "--no-textconv",
+              "--diff-filter=AMR", old, new, "--")
+    return [path for path in out.split("\0") if path]

@@ -4,6 +4,7 @@ machines. No Click here; the command line decides where the text goes."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Mapping, Sequence
@@ -374,3 +375,73 @@ def _lifecycle(doc: Mapping[str, Any], view: View) -> list[str]:
 
 def _indent(text: str, prefix: str = "  ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
+
+
+# ---------------------------------------------------------------- reports for CI
+
+def _github_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's runner unescapes it
+    (actions/toolkit's escapeData): %, CR and LF."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    """A workflow command's property value (escapeProperty): as a message,
+    and ':' and ',' too, which would end the value."""
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(problems: Sequence[Mapping[str, Any]], title: str) -> str:
+    """One GitHub Actions ``::error`` workflow command per problem (a dict
+    with file, line, field and message): the runner shows each on the
+    file and line in the run's summary and in a pull request's diff."""
+    lines = []
+    for problem in problems:
+        properties = [f"file={_github_property(str(problem['file']))}"]
+        if problem.get("line") is not None:
+            properties.append(f"line={int(problem['line'])}")
+        properties.append(f"title={_github_property(title)}")
+        lines.append(f"::error {','.join(properties)}::"
+                     f"{_github_data(str(problem['field']) + ': ' + str(problem['message']))}")
+    return "\n".join(lines)
+
+
+# The characters XML 1.0 cannot hold.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: a control character a hand edit left in a
+    value (and so in a message) would make the whole report unreadable."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def junit(files: Sequence[str], problems: Sequence[Mapping[str, Any]], suite: str,
+          seconds: float = 0.0) -> str:
+    """A JUnit XML report (as GitLab, Jenkins and most CI read it): one
+    test suite, one test case per file checked, and a failure listing the
+    problems of each invalid file."""
+    import xml.etree.ElementTree as ET  # only this report pays for it
+
+    by_file: dict[str, list[Mapping[str, Any]]] = {}
+    for problem in problems:
+        by_file.setdefault(str(problem["file"]), []).append(problem)
+    names = list(dict.fromkeys([*files, *by_file]))  # a problem's file is a case too
+    root = ET.Element("testsuites", name=suite, tests=str(len(names)),
+                      failures=str(len(by_file)), errors="0", time=f"{seconds:.3f}")
+    testsuite = ET.SubElement(root, "testsuite", name=suite, tests=str(len(names)),
+                              failures=str(len(by_file)), errors="0", skipped="0",
+                              time=f"{seconds:.3f}")
+    for name in names:
+        case = ET.SubElement(testsuite, "testcase", name=_xml_text(name), classname=suite,
+                             file=_xml_text(name))
+        found = by_file.get(name)
+        if found:
+            text = "\n".join(
+                f"{name}{'' if p.get('line') is None else ':' + str(p['line'])}: "
+                f"{p['field']}: {p['message']}" for p in found)
+            failure = ET.SubElement(case, "failure", type="invalid", message=_xml_text(
+                f"{len(found)} problem(s): {found[0]['field']}: {found[0]['message']}"))
+            failure.text = _xml_text(text)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)

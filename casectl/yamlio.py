@@ -7,6 +7,7 @@ that look like one, and the loader refuses anything but plain data.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,51 @@ def dump_document(data: Any) -> str:
     """``dump`` for documents people edit: None shown as an empty value."""
     return yaml.dump(data, Dumper=_DocumentDumper, sort_keys=False, allow_unicode=True,
                      default_flow_style=False, width=1_000_000, indent=2)
+
+
+_PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+@functools.lru_cache(maxsize=4)
+def _composed(text: str) -> yaml.Node | None:
+    """The node tree of a document (marks and all), kept for the next
+    problem in the same file; None when it does not parse."""
+    try:
+        return yaml.compose(text, Loader=_SafeLoader)
+    except yaml.YAMLError:
+        return None
+
+
+def line_of(text: str, field: str) -> int | None:
+    """The line (from 1) where ``field`` (a problem's field: ``status``,
+    ``log[3].data.text``, ``agents.kari.roles[0]``) is written in the YAML
+    ``text``, or of the deepest part of it that is there (a missing key is
+    reported on its mapping); None when no part is found or the text does
+    not parse. For annotations in CI: only invalid files pay for it."""
+    parts: list[str | int] = [int(index) if index else name
+                              for index, name in _PATH_PART.findall(field)]
+    node = _composed(text)
+    line: int | None = None
+    position = 0
+    while node is not None and position < len(parts):
+        if isinstance(node, yaml.MappingNode):
+            # A key may itself hold dots (a custom field `epj.nr`): try the
+            # longest run of the remaining parts first.
+            found = None
+            for end in range(len(parts), position, -1):
+                name = ".".join(str(part) for part in parts[position:end])
+                found = next((pair for pair in node.value
+                              if isinstance(pair[0], yaml.ScalarNode)
+                              and pair[0].value == name), None)
+                if found is not None:
+                    break
+            if found is None:
+                break
+            line, node, position = found[0].start_mark.line + 1, found[1], end
+        elif isinstance(node, yaml.SequenceNode) and isinstance(parts[position], int) \
+                and parts[position] < len(node.value):  # type: ignore[operator]
+            node = node.value[parts[position]]  # type: ignore[index]
+            line, position = node.start_mark.line + 1, position + 1
+        else:
+            break
+    return line

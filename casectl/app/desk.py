@@ -20,7 +20,7 @@ GITATTRIBUTES = "cases/**/*.yaml merge=casectl\n"
 
 def init(directory: str | None, desk_name: str | None, timezone: str | None,
          existing: bool = False, phone: str | None = None,
-         country: str | None = None) -> Path:
+         country: str | None = None, ci: str | None = None) -> Path:
     """Lay out a case repository (making the git repository if needed).
 
     In a new or empty directory, or an empty git repository; a directory
@@ -30,6 +30,7 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
     root = Path(directory or ".").expanduser().resolve()
     if (root / configmod.CONFIG_FILE).exists():
         raise RuleViolation("init-once", f"{root} is already a case repository",
+                            f"give it the CI file with 'casectl ci {ci}'" if ci else
                             "use it as it is, or choose another directory")
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a directory",
@@ -47,6 +48,14 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
         from ..publicholidays import check_country
 
         country = check_country(country)
+    if ci is not None:
+        from . import ci as ci_files
+
+        ci_path = ci_files.PROVIDERS[ci]
+        if (root / ci_path).exists():  # with --existing: the directory's own, kept
+            raise RuleViolation("ci-file-kept", f"{root / ci_path} exists already",
+                                f"init without --ci, then merge 'casectl ci {ci} --print' "
+                                "into it")
     if root.is_dir() and not existing:
         found = _contents(root)
         if found:
@@ -82,6 +91,8 @@ def init(directory: str | None, desk_name: str | None, timezone: str | None,
              f"{store.CASES_DIR}/.gitkeep": ""}
     for name in schema.SCHEMA_FILES:
         files[f"schemas/{name}"] = (schema.PACKAGED_SCHEMAS / name).read_text(encoding="utf-8")
+    if ci is not None:  # the CI file that checks every push (app/ci.py), in the init commit
+        files[ci_path] = ci_files.workflow(ci)
     session = Session(root, configmod.Config(config))
     agent, _ = session.actor()
     with store.locked(root):

@@ -24,16 +24,20 @@ from . import options, triage as triage_cli
               "has files or git history (they are left as they are).")
 @click.option("--country", metavar="NO|SE|DK", help="Write the business calendar with this "
               "country's public holidays, and seed 004's service levels, into casectl.yaml.")
+@click.option("--ci", type=click.Choice(["github", "gitlab"], case_sensitive=False),
+              help="Also write the CI file that checks every push (see 'casectl ci').")
 def init(directory: str | None, desk_name: str | None, timezone: str | None,
-         phone: str | None, existing: bool, country: str | None) -> None:
+         phone: str | None, existing: bool, country: str | None, ci: str | None) -> None:
     """Make a case repository in DIR (default: here): a new or empty
     directory, or with --existing one that already holds files.
 
     \b
     Example:
       casectl init servicedesk --desk "Helse Vest IKT" --timezone Europe/Oslo --country NO
+      casectl init servicedesk --ci github
     """
-    root = desk.init(directory, desk_name, timezone, existing, phone=phone, country=country)
+    root = desk.init(directory, desk_name, timezone, existing, phone=phone, country=country,
+                     ci=ci.lower() if ci else None)
     click.echo(f"Initialised case repository in {root}")
 
 

@@ -32,6 +32,7 @@ COMMANDS = {
     "triage": "triage:triage_", "task": "followup:task", "contact": "followup:contact",
     "org": "sla:org", "sla": "sla:sla_", "merge-driver": "merging:merge_driver",
     "report": "report:report",
+    "ci": "ci:ci",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Sequence
 
 import click
@@ -170,22 +171,37 @@ def search(ctx: click.Context, text: str, limit: int | None, fmt: str) -> None:
                            view=options.view(session)))
 
 
+# validate's formats: the reading ones, and two for CI (see render.github_annotations, render.junit)
+VALIDATE_FORMATS = (*render.FORMATS, "github", "junit")
+
+
 @click.command()
 @click.argument("paths", nargs=-1, metavar="[PATH ...]")
-@options.output_options
+@click.option("--changed-since", metavar="REV", help="Only casectl.yaml and the case files "
+              "added or changed from commit REV to HEAD (a push's range in CI).")
+@click.option("--format", "fmt", type=click.Choice(VALIDATE_FORMATS, case_sensitive=False),
+              default="table", show_default=True, help="Output format; github: GitHub "
+              "Actions annotations, junit: a JUnit XML report.")
+@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
 @click.pass_context
-def validate(ctx: click.Context, paths: Sequence[str], fmt: str) -> None:
+def validate(ctx: click.Context, paths: Sequence[str], changed_since: str | None, fmt: str,
+             as_json: bool) -> None:
     """Check case files against the schemas and the rules.
 
-    Default: the whole repository and casectl.yaml. Exit 4 if anything is
-    invalid.
+    Default: the whole repository and casectl.yaml. With --changed-since,
+    casectl.yaml and the case files a range of commits added or changed
+    (every case file when the schemas changed): CI's check of a push.
+    Exit 4 if anything is invalid, 2 if REV names no commit here.
 
     \b
     Example:
       casectl validate
       casectl validate cases/2026/11 --format json
+      casectl validate --changed-since origin/main --format github
+      casectl validate --format junit > casectl-validate.xml
     """
     obj = ctx.find_root().obj
+    fmt = "json" if as_json else fmt.lower()
     bar = None
     progress = None
     if fmt == "table" and sys.stderr.isatty():
@@ -197,24 +213,38 @@ def validate(ctx: click.Context, paths: Sequence[str], fmt: str) -> None:
                 bar = click.progressbar(length=total, label="validating", file=sys.stderr)
                 bar.__enter__()
             bar.update(done - bar.pos)
+    started = time.monotonic()
     try:
-        report = validation.validate(obj["repo"], paths, progress)
+        report = validation.validate(obj["repo"], paths, progress, changed_since)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    for warning in report.warnings:
-        click.echo(f"casectl: warning: {warning}", err=True)
+    for note in report.notes:
+        click.echo(f"casectl: {note}", err=True)
+    summary = (f"{report.checked} file(s) checked: all valid" if report.valid else
+               f"{report.checked} file(s) checked: {len(report.problems)} problem(s) in "
+               f"{report.invalid_files} file(s)")
     if fmt in ("json", "yaml"):
         click.echo(render.document(report.to_dict(), fmt))
     elif fmt == "csv":
         click.echo(render.rows([p.to_dict() for p in report.problems], "csv",
                                ["file", "line", "field", "message"]))
+    elif fmt == "github":
+        if report.problems:
+            click.echo(render.github_annotations(
+                [p.to_dict() for p in validation.located(report)], "casectl validate"))
+        click.echo(summary, err=True)
+    elif fmt == "junit":
+        problems = validation.located(report)
+        click.echo(render.junit(report.files, [p.to_dict() for p in problems],
+                                "casectl validate", time.monotonic() - started))
+        # The report goes to a file; the job's log should say what is wrong too.
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        click.echo(summary, err=True)
     else:
         for problem in report.problems:
             click.echo(str(problem))
-        summary = (f"{report.checked} file(s) checked: all valid" if report.valid else
-                   f"{report.checked} file(s) checked: {len(report.problems)} problem(s) in "
-                   f"{report.invalid_files} file(s)")
         click.echo(summary, err=not report.valid)
     if not report.valid:
         ctx.exit(4)
