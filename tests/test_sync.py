@@ -450,3 +450,37 @@ def test_init_and_upgrade_write_the_casectl_yaml_attribute(desk) -> None:
         "cases/**/*.yaml merge=casectl\n*.pdf binary\ncasectl.yaml merge=casectl\n"
     assert commits(desk, "-1")[0]["trailers"]["Action"] == "upgrade"
     assert act(desk, "upgrade", agent="admin").stdout.startswith("The desk's schemas")
+
+
+@pytest.mark.parametrize("stage, renumbered", [
+    ("intent-written", False), ("file-written", False), ("commit-written", True),
+    ("index-updated", True),
+])
+def test_a_renumbering_killed_half_way_is_undone_or_finished(pair, monkeypatch, stage,
+                                                            renumbered) -> None:
+    """The renumbering commit moves a file (one written, one removed): a
+    kill at any stage leaves the case at its old id or fully at its new one."""
+    from helpers import act_process, fsck_problems
+
+    desk, other, _ = pair
+    with same_random_part(monkeypatch):
+        new_case(desk, subject="Skriver")
+        case_id = new_case(other, subject="VPN")
+    assert sync(desk).exit_code == 0
+    before = head(other)
+    crashed = act_process(other, "sync", env={"CASECTL_CRASH_AT": stage})
+    assert crashed.returncode == -9, crashed.stderr
+    assert act(other, "list").exit_code == 0  # the next command finishes or undoes it
+    assert git(other, "status", "--porcelain") == "" and not fsck_problems(other)
+    files = sorted(p.stem for p in (other / "cases").rglob("*.yaml"))
+    if renumbered:
+        assert commits(other, "-1")[0]["trailers"]["Action"] == "renumber"
+        assert len(files) == 1 and files[0] != case_id
+        assert load_case(other, files[0])["subject"] == "VPN"
+    else:
+        assert head(other) == before and files == [case_id]
+    assert act(other, "validate").exit_code == 0
+    done = sync(other)
+    assert done.exit_code == 0, done.output
+    assert sorted(load_case(other, p.stem)["subject"]
+                  for p in (other / "cases").rglob("*.yaml")) == ["Skriver", "VPN"]
