@@ -1001,7 +1001,10 @@ def push(root: Path, remote: str, commit: str, remote_branch: str) -> bool:
         return True
     out = (done.stdout + b"\n" + done.stderr).decode("utf-8", "replace")
     if re.search(r"\[rejected\].*\((fetch first|non-fast-forward)\)", out) or \
-            "failed to update ref" in out or "cannot lock ref" in out:
+            any(said in out for said in ("failed to update ref", "cannot lock ref",
+                                         "failed to lock")):
+        # The last three: the remote's branch moved between its answer to
+        # this push and the update (another push landed in between).
         return False
     if "[remote rejected]" in out:
         said = [line[len("remote: "):].rstrip() for line in out.splitlines()

@@ -484,3 +484,27 @@ def test_a_renumbering_killed_half_way_is_undone_or_finished(pair, monkeypatch, 
     assert done.exit_code == 0, done.output
     assert sorted(load_case(other, p.stem)["subject"]
                   for p in (other / "cases").rglob("*.yaml")) == ["Skriver", "VPN"]
+
+
+def test_an_empty_remote_gets_the_branch(desk, tmp_path) -> None:
+    remote = tmp_path / "empty.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(desk, "remote", "add", "origin", str(remote))
+    done = sync(desk)
+    assert done.exit_code == 0, done.output
+    assert git(remote, "rev-parse", "main").strip() == head(desk)
+    assert sync(desk).stdout.endswith("the same already\n")
+
+
+def test_a_remote_hook_refusal_is_shown_and_nothing_is_lost(pair) -> None:
+    desk, _, remote = pair
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'casectl: refused: agent kari may not close'\nexit 1\n")
+    hook.chmod(0o755)
+    case_id = new_case(desk)
+    mine = head(desk)
+    done = sync(desk)
+    assert done.exit_code == 1
+    assert "refused the push (pre-receive hook declined)" in done.stderr
+    assert "agent kari may not close" in done.stderr  # the remote's own words
+    assert head(desk) == mine and case_file(desk, case_id).is_file()
