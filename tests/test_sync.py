@@ -508,3 +508,27 @@ def test_a_remote_hook_refusal_is_shown_and_nothing_is_lost(pair) -> None:
     assert "refused the push (pre-receive hook declined)" in done.stderr
     assert "agent kari may not close" in done.stderr  # the remote's own words
     assert head(desk) == mine and case_file(desk, case_id).is_file()
+
+
+def test_a_merged_configuration_the_schema_refuses_is_a_conflict(pair) -> None:
+    """One side removed a team by hand, the other put a new agent in it:
+    each side is valid, the union is not."""
+    desk, other, _ = pair
+    assert act(desk, "team", "add", "backup", agent="admin").exit_code == 0
+    assert sync(desk, agent="admin").exit_code == 0 and sync(other, agent="admin").exit_code == 0
+    config = load_yaml(other / "casectl.yaml")
+    del config["teams"]["backup"]
+    from casectl import yamlio
+
+    (other / "casectl.yaml").write_text(yamlio.dump(config), encoding="utf-8")
+    git(other, "-c", "user.name=X", "-c", "user.email=x@example.no", "commit", "-qam",
+        "backup is gone")
+    assert sync(other, agent="admin").exit_code == 0
+    assert act(desk, "agent", "add", "ola", "--name", "Ola", "--email", "ola@example.no",
+               "--team", "backup", agent="admin").exit_code == 0
+    before = snapshot(desk)
+    done = sync(desk, agent="admin")
+    assert done.exit_code == 1
+    assert "the merged configuration is not valid" in done.stderr
+    assert "agent ola is in team 'backup'" in done.stderr
+    assert snapshot(desk) == before
