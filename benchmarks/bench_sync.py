@@ -46,9 +46,12 @@ def ensure_repository(env: bench.Env, cases: int, seed: int) -> None:
     """bench.py's repository of ``cases`` cases, generated when missing."""
     meta = env.work / bench.META_FILE
     if not (env.repo / "casectl.yaml").is_file() or not meta.exists():
-        bench.main(["--cases", str(cases), "--runs", "1", "--validate-runs", "0",
-                    "--seed", str(seed), "--dir", str(env.work),
-                    "--output", str(env.work / "bench-setup.md")])
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):  # bench.py's own table: not ours
+            bench.main(["--cases", str(cases), "--runs", "1", "--validate-runs", "0",
+                        "--seed", str(seed), "--dir", str(env.work),
+                        "--output", str(env.work / "bench-setup.md")])
     env.write_gitconfig()
 
 
