@@ -136,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
           for name, times in rows),
         "",
     ]
+    notes = HERE / f"analysis-sync-{args.cases}.md"
+    if notes.exists():  # hand-written analysis, kept beside the figures as bench.py does
+        report += [notes.read_text(encoding="utf-8").rstrip(), ""]
     text = "\n".join(report)
     output = HERE / f"results-sync-{args.cases}.md"
     output.write_text(text, encoding="utf-8")
