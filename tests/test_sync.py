@@ -532,3 +532,33 @@ def test_a_merged_configuration_the_schema_refuses_is_a_conflict(pair) -> None:
     assert "the merged configuration is not valid" in done.stderr
     assert "agent ola is in team 'backup'" in done.stderr
     assert snapshot(desk) == before
+
+
+@pytest.mark.parametrize("url", ["git://casectl-test.invalid/desk.git",
+                                 "ssh://casectl-test.invalid/desk.git",
+                                 "http://127.0.0.1:{port}/desk.git"])
+def test_offline_for_an_unknown_host_or_a_refused_connection(desk, url) -> None:
+    """.invalid is a name that never resolves (RFC 2606); nothing listens
+    on a port just found free."""
+    if url.startswith("ssh:") and shutil.which("ssh") is None:
+        pytest.skip("no ssh client")
+    git(desk, "remote", "add", "origin", url.format(port=free_port()))
+    done = sync(desk)
+    assert done.exit_code == 5, done.output
+    assert "cannot reach the remote origin" in done.stderr and "wait here" in done.stderr
+
+
+def test_renumbering_is_a_case_action_under_the_role_table(pair, monkeypatch) -> None:
+    """per (handler in nettverk) may not act on a servicedesk case, so may
+    not move it to a new id either: refused, nothing changed; kari may."""
+    desk, other, _ = pair
+    with same_random_part(monkeypatch):
+        new_case(desk, subject="Skriver")
+        new_case(other, subject="VPN")
+    assert sync(desk).exit_code == 0
+    before = snapshot(other)
+    done = sync(other, agent="per")
+    assert done.exit_code == 1 and "must get a new id" in done.stderr
+    assert "--as AGENT" in done.stderr
+    assert snapshot(other) == before
+    assert sync(other, agent="kari").exit_code == 0
