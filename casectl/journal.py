@@ -905,7 +905,8 @@ _UNREACHABLE = (
     "the remote end hung up unexpectedly",
 )
 _REFUSED_ACCESS = ("permission denied", "authentication failed", "access denied",
-                   "returned error: 401", "returned error: 403", "not authorized", "host key verification failed")
+                   "returned error: 401", "returned error: 403", "not authorized",
+                   "host key verification failed")
 
 
 class Unreachable(Exception):

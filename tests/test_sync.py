@@ -9,7 +9,6 @@ configuration changes by admin (admin and permission-admin)."""
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from typing import Iterator
 
 import pytest
 
-from casectl import errors, ids, journal, model
+from casectl import errors, ids, journal
 from casectl.merge import MergeConflict, merge_config
 from helpers import act, case_file, commits, git, head, load_case, load_yaml, new_case, snapshot
 

@@ -113,6 +113,8 @@ def choose_remote(root: Path, branch: str, wanted: str | None) -> tuple[str, str
             "add the desk's shared repository: git remote add origin URL (then 'casectl "
             "sync')")
     upstream_remote, upstream_branch = journal.upstream(root, branch)
+    if upstream_remote not in names:  # none, or "." (a branch tracking a local one)
+        upstream_remote = upstream_branch = None
     name = wanted or upstream_remote or "origin"
     if name not in names:
         if wanted:
