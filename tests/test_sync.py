@@ -561,3 +561,22 @@ def test_renumbering_is_a_case_action_under_the_role_table(pair, monkeypatch) ->
     assert "--as AGENT" in done.stderr
     assert snapshot(other) == before
     assert sync(other, agent="kari").exit_code == 0
+
+
+def test_the_remote_is_the_option_else_the_upstream_else_origin(pair, tmp_path) -> None:
+    desk, _, remote = pair
+    backup = tmp_path / "backup.git"
+    git(tmp_path, "clone", "-q", "--bare", str(remote), str(backup))
+    git(desk, "remote", "add", "backup", str(backup))
+    git(desk, "fetch", "-q", "backup")
+    git(desk, "branch", "-q", "--set-upstream-to=backup/main")
+    new_case(desk)
+    assert sync(desk).exit_code == 0  # the upstream: backup
+    assert git(backup, "rev-parse", "main").strip() == head(desk)
+    assert git(remote, "rev-parse", "main").strip() != head(desk)
+    assert sync(desk, "--remote", "origin").exit_code == 0
+    assert git(remote, "rev-parse", "main").strip() == head(desk)
+    git(desk, "branch", "-q", "--unset-upstream")
+    new_case(desk)
+    assert sync(desk).exit_code == 0  # no upstream: origin
+    assert git(remote, "rev-parse", "main").strip() == head(desk)
