@@ -580,3 +580,42 @@ def test_the_remote_is_the_option_else_the_upstream_else_origin(pair, tmp_path) 
     new_case(desk)
     assert sync(desk).exit_code == 0  # no upstream: origin
     assert git(remote, "rev-parse", "main").strip() == head(desk)
+
+
+def test_odd_repository_states_are_refused(pair) -> None:
+    desk, _, _ = pair
+    new_case(desk)
+    (desk / ".git" / "MERGE_HEAD").write_text(head(desk) + "\n")  # as a merge waiting
+    done = sync(desk)
+    assert done.exit_code == 1 and "a merge is in progress" in done.stderr
+    (desk / ".git" / "MERGE_HEAD").unlink()
+    git(desk, "checkout", "-q", "--detach")
+    done = sync(desk)
+    assert done.exit_code == 1 and "HEAD is detached" in done.stderr
+
+
+def test_the_users_own_changes_are_respected(pair) -> None:
+    """A merge that would overwrite a change of the user's is refused by git,
+    and sync says so; a change to a file the merge does not touch stays."""
+    desk, other, _ = pair
+    case_id = new_case(desk)
+    assert sync(desk).exit_code == 0 and sync(other).exit_code == 0
+    assert act(other, "log", case_id, "Fra den andre").exit_code == 0
+    assert sync(other).exit_code == 0
+    assert act(desk, "log", case_id, "Herfra").exit_code == 0
+    path = case_file(desk, case_id)
+    path.write_text(path.read_text() + "# en egen merknad\n")
+    before = snapshot(desk)
+    done = sync(desk)
+    assert done.exit_code == 1 and "git could not merge origin/main" in done.stderr
+    assert snapshot(desk) == before  # the user's change as it was, nothing merged
+    git(desk, "checkout", "--", path.relative_to(desk).as_posix())
+    (desk / "notes.txt").write_text("mine\n")
+    git(desk, "add", "notes.txt")
+    git(desk, "-c", "user.name=X", "-c", "user.email=x@example.no", "commit", "-qm", "notes")
+    (desk / "notes.txt").write_text("mine, changed\n")
+    done = sync(desk)
+    assert done.exit_code == 0, done.output
+    assert (desk / "notes.txt").read_text() == "mine, changed\n"
+    assert worklogs(desk, case_id) == ["Fra den andre", "Herfra"] or \
+        sorted(worklogs(desk, case_id)) == ["Fra den andre", "Herfra"]
