@@ -55,7 +55,14 @@ class SyncReport:
 
 
 def sync(session: Session, remote: str | None = None) -> SyncReport:
-    """Bring this clone and its remote to the same history."""
+    """Bring this clone and its remote to the same history: fetch, renumber
+    colliding local cases, merge, push; again when the push is beaten.
+
+    Raises Offline (exit 5) when the remote cannot be reached,
+    RuleViolation (exit 1) when the two sides cannot be merged by rule (the
+    merge undone) or the repository is not at rest, OperationFailed (exit
+    1) when git or the remote refuses otherwise; NotFound (exit 3) for an
+    unknown ``remote``."""
     root = session.root
     _require_at_rest(root)
     branch = journal.branch(root)
