@@ -15,6 +15,7 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_INVALID = 4
+EXIT_OFFLINE = 5  # the remote could not be reached; local work is kept for the next sync
 EXIT_BUG = 70  # an unexpected exception: a bug in casectl (sysexits' EX_SOFTWARE)
 
 
@@ -75,6 +76,14 @@ class ReadOnlyRepository(OperationFailed):
             f"the case repository {root} is read-only ({reason}); nothing was changed",
             "reading works here (list, search, show, history); to change cases, work in a "
             "writable clone (git clone) or ask for write access to the repository")
+
+
+class Offline(CasectlError):
+    """The remote could not be reached (no network, an unknown host, a
+    refused connection, a path that is not there): nothing was lost, local
+    commits wait for the next sync (exit 5)."""
+
+    exit_code = EXIT_OFFLINE
 
 
 class NotFound(CasectlError):

@@ -950,23 +950,42 @@ def run_editor(root: Path, path: Path) -> None:
 
 
 MERGE_DRIVER = "casectl merge-driver %O %A %B %P"
+# The driver's name in .git/config doubles as the mark of what this clone
+# has registered: a clone registered before casectl.yaml was merged by the
+# driver has the older name, and gets the attribute below on its next command.
+MERGE_DRIVER_NAME = "casectl: the union of both sides' events and settings"
+# Per clone, never committed: routes casectl.yaml to the driver in desks
+# whose committed .gitattributes predates it (`casectl upgrade` commits it).
+CONFIG_ATTRIBUTE = "/casectl.yaml merge=casectl"
 
 
 def ensure_merge_driver(root: Path) -> None:
-    """Register casectl's merge driver for case files in the repository's
-    config when it is missing (`init` does it; a fresh `git clone` does not
-    copy .git/config): one read of the config file when it is there. A
-    repository whose config cannot be written is left as it is."""
+    """Register casectl's merge driver in the repository's config, and route
+    casectl.yaml to it in .git/info/attributes, when missing (`init` does
+    it; a fresh `git clone` does not copy .git/config): one read of the
+    config file when it is there. A repository whose config cannot be
+    written is left as it is."""
     try:
         config = (common_dir(root) / "config").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return
-    if '[merge "casectl"]' in config:
+    if MERGE_DRIVER_NAME in config:
         return
     try:
-        git(root, "config", "merge.casectl.name", "casectl: the union of both sides' events")
+        info = common_dir(root) / "info"
+        attributes = info / "attributes"
+        try:
+            present = attributes.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            present = ""
+        if CONFIG_ATTRIBUTE not in present.splitlines():
+            info.mkdir(exist_ok=True)
+            with open(attributes, "a", encoding="utf-8") as out:
+                out.write(("\n" if present and not present.endswith("\n") else "")
+                          + CONFIG_ATTRIBUTE + "\n")
+        git(root, "config", "merge.casectl.name", MERGE_DRIVER_NAME)
         git(root, "config", "merge.casectl.driver", MERGE_DRIVER)
-    except OperationFailed:
+    except (OperationFailed, OSError):
         pass
 
 
@@ -989,3 +1008,196 @@ def changed_files(root: Path, old: str, new: str) -> list[str]:
     out = git(root, "diff", "--name-only", "-z", "--no-ext-diff", "--no-textconv",
               "--diff-filter=AMR", old, new, "--")
     return [path for path in out.split("\0") if path]
+# ---------------------------------------------------------------- remotes (casectl sync)
+
+# What git says when it cannot reach a remote at all, as opposed to a remote
+# that answered and refused (a wrong password, a hook). Lower case.
+_UNREACHABLE = (
+    "could not resolve host", "could not resolve hostname", "name or service not known",
+    "temporary failure in name resolution", "no address associated with hostname",
+    "connection refused", "connection timed out", "operation timed out", "timed out",
+    "network is unreachable", "no route to host", "connection reset", "connection closed",
+    "failed to connect", "could not connect to server", "unable to connect",
+    "the remote end hung up unexpectedly",
+)
+_REFUSED_ACCESS = ("permission denied", "authentication failed", "access denied",
+                   "returned error: 401", "returned error: 403", "not authorized",
+                   "host key verification failed")
+
+
+class Unreachable(Exception):
+    """The remote could not be reached; ``reason`` is git's own words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def remote_names(root: Path) -> list[str]:
+    return git(root, "remote").split()
+
+
+def upstream(root: Path, branch_name: str) -> tuple[str | None, str | None]:
+    """The remote and the remote branch (without refs/heads/) the branch
+    tracks, each None when not configured."""
+    out = git(root, "config", "--get-regexp",
+              rf"^branch\.{re.escape(branch_name)}\.(remote|merge)$", check=False)
+    values: dict[str, str] = {}
+    for line in out.splitlines():
+        key, _, value = line.partition(" ")
+        values[key.rsplit(".", 1)[-1]] = value.strip()
+    merge = values.get("merge")
+    if merge and merge.startswith("refs/heads/"):
+        merge = merge[len("refs/heads/"):]
+    return values.get("remote") or None, merge or None
+
+
+def remote_url(root: Path, name: str) -> str:
+    return git(root, "remote", "get-url", name, check=False).strip()
+
+
+def _is_local_path(url: str) -> bool:
+    """A remote given as a path (or file:// URL) rather than a host."""
+    if url.startswith("file://"):
+        return True
+    if "://" in url:
+        return False
+    # scp-like "host:path" has a colon before any slash
+    head_part = url.split("/", 1)[0]
+    return ":" not in head_part
+
+
+def _failure(root: Path, remote: str, err: bytes) -> Exception:
+    """Unreachable, or OperationFailed with git's message, for a failed
+    fetch or push."""
+    text = err.decode("utf-8", "replace").strip()
+    low = text.lower()
+    url = remote_url(root, remote)
+    if _is_local_path(url):
+        path = Path(url[len("file://"):] if url.startswith("file://") else url).expanduser()
+        if not path.is_absolute():
+            path = root / path
+        if not path.exists():
+            return Unreachable(f"{url} is not there (a drive not mounted, a path moved?)")
+    if not any(word in low for word in _REFUSED_ACCESS) and \
+            any(word in low for word in _UNREACHABLE):
+        return Unreachable(_last_line(text))
+    return OperationFailed(f"git could not talk to the remote {remote} ({url}): "
+                           f"{_last_line(text)}",
+                           f"check the remote's address ('git remote -v') and your access to "
+                           f"it ('git fetch {remote}'); nothing was changed here")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.removeprefix("fatal: ").strip() for line in text.splitlines() if line.strip()]
+    return "; ".join(lines[-2:]) if lines else "no message"
+
+
+def fetch(root: Path, remote: str, remote_branch: str, into: str) -> bool:
+    """Fetch the remote's branch into the ref ``into`` (a remote-tracking
+    ref, which a fetch may move any way: that is what such refs are for).
+    False when the remote has no such branch yet (a new, empty remote);
+    Unreachable when it cannot be reached."""
+    done = run(root, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
+               f"+refs/heads/{remote_branch}:{into}", check=False)
+    if done.returncode == 0:
+        return True
+    if b"couldn't find remote ref" in done.stderr.lower():
+        return False
+    raise _failure(root, remote, done.stderr)
+
+
+def push(root: Path, remote: str, commit: str, remote_branch: str) -> bool:
+    """Push ``commit`` to the remote's branch, never forced. False when the
+    remote refused because its branch moved on (another clone pushed first:
+    fetch, merge and push again); Unreachable, or OperationFailed for any
+    other refusal (a server hook's, with its message)."""
+    done = run(root, "push", "--porcelain", remote, f"{commit}:refs/heads/{remote_branch}",
+               check=False)
+    if done.returncode == 0:
+        return True
+    out = (done.stdout + b"\n" + done.stderr).decode("utf-8", "replace")
+    if re.search(r"\[rejected\].*\((fetch first|non-fast-forward)\)", out) or \
+            any(said in out for said in ("failed to update ref", "cannot lock ref",
+                                         "failed to lock")):
+        # The last three: the remote's branch moved between its answer to
+        # this push and the update (another push landed in between).
+        return False
+    if "[remote rejected]" in out:
+        said = [line[len("remote: "):].rstrip() for line in out.splitlines()
+                if line.startswith("remote: ") and line[len("remote: "):].strip()]
+        reason = re.search(r"\[remote rejected\][^\n]*\(([^)]*)\)", out)
+        raise OperationFailed(
+            f"the remote {remote} refused the push ({reason[1] if reason else 'rejected'})"
+            + (":\n  " + "\n  ".join(said) if said else ""),
+            "your commits are kept here; fix what the remote names, then run 'casectl sync' "
+            "again")
+    raise _failure(root, remote, done.stderr)
+
+
+def merge_base(root: Path, one: str, other: str) -> str | None:
+    out = git(root, "merge-base", one, other, check=False).strip()
+    return out or None
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    return run(root, "merge-base", "--is-ancestor", ancestor, descendant,
+               check=False).returncode == 0
+
+
+def count_commits(root: Path, exclude: str | None, include: str) -> int:
+    spec = [include] if exclude is None else [f"{exclude}..{include}"]
+    return int(git(root, "rev-list", "--count", *spec).strip() or 0)
+
+
+def added_paths(root: Path, old: str, new: str, under: str) -> list[str]:
+    """Files under ``under`` that ``new`` has and ``old`` had not."""
+    return [path for status, path in changed_paths(root, old, new, under) if status == "A"]
+
+
+def adding_commit(root: Path, since: str, path: str) -> str | None:
+    """The commit on HEAD's side (after ``since``) that added ``path``."""
+    out = git(root, "log", "--diff-filter=A", "--format=%H", f"{since}..HEAD", "--",
+              path).split()
+    return out[-1] if out else None
+
+
+def remote_refs_containing(root: Path, commit: str) -> list[str]:
+    """Remote-tracking refs (what this clone knows was pushed) that hold ``commit``."""
+    return git(root, "for-each-ref", "--contains", commit, "--format=%(refname:short)",
+               "refs/remotes").split()
+
+
+def blob_at(root: Path, rev: str, path: str) -> bytes | None:
+    found = dict(read_blobs(root, rev, [path]))
+    return found.get(path)
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """What `git merge` did: ``ok``, else whether it stopped half way
+    (``in_progress``: a conflict waits in the index) and what it said."""
+
+    ok: bool
+    in_progress: bool
+    unmerged: list[str]
+    said: str
+
+
+def merge(root: Path, rev: str, driver: str, env: Mapping[str, str]) -> MergeOutcome:
+    """`git merge` of ``rev`` into the branch, with casectl's driver given
+    on the command line (``driver``: the very casectl running, whether or
+    not one is on PATH), git's own machinery and the user's index as they
+    are. Never a rebase, never an editor."""
+    done = run(root, "-c", f"merge.casectl.driver={driver}", "-c",
+               f"merge.casectl.name={MERGE_DRIVER_NAME}", "merge", "--no-edit", "--ff",
+               "--no-stat", "--quiet", rev, env=env, check=False)
+    said = (done.stdout + done.stderr).decode("utf-8", "replace").strip()
+    if done.returncode == 0:
+        return MergeOutcome(True, False, [], said)
+    in_progress = (git_dir(root) / "MERGE_HEAD").exists()
+    return MergeOutcome(False, in_progress, unmerged_paths(root) if in_progress else [], said)
+
+
+def merge_abort(root: Path) -> None:
+    git(root, "merge", "--abort")

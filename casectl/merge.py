@@ -67,3 +67,102 @@ def _by_id(log: list[Any], side: str) -> dict[str, dict[str, Any]]:
             raise MergeConflict(f"{side} has an event without an id")
         found.setdefault(event["id"], event)
     return found
+
+
+# ---------------------------------------------------------------- casectl.yaml
+
+class _Missing:
+    """A key one version does not have (unlike None, a value it holds)."""
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+MISSING: Any = _Missing()
+
+
+def merge_config(base: Mapping[str, Any] | None, ours: Mapping[str, Any],
+                 theirs: Mapping[str, Any]) -> dict[str, Any]:
+    """The merged desk configuration (casectl.yaml), or MergeConflict naming
+    every key path the two sides changed differently.
+
+    Each key is merged three-way: changed on one side only, that side's
+    value; changed the same way on both, that value; changed differently,
+    the mappings under it are merged key by key, so two clones that each
+    added an agent, a team, an organisation or a setting get both. A list
+    of distinct plain values (categories, an agent's teams or roles) is
+    merged as a set: what either side added is added, what either side
+    removed is removed. Anything else changed differently on both sides (a
+    team's name set to two different names, an agent removed on one side
+    and changed on the other) is a contradiction only a person can settle.
+    Two agents with one e-mail address are refused as well: casectl finds
+    who is acting by that address.
+    """
+    for side, doc in (("ours", ours), ("theirs", theirs)):
+        if not isinstance(doc, Mapping):
+            raise MergeConflict(f"{side} is not a desk configuration (not a mapping)")
+    conflicts: list[str] = []
+    merged = _merge_value(base if isinstance(base, Mapping) else {}, ours, theirs, (),
+                          conflicts)
+    if conflicts:
+        raise MergeConflict("both sides changed " + "; ".join(conflicts))
+    _check_agent_emails(merged)
+    return merged
+
+
+def _merge_value(base: Any, ours: Any, theirs: Any, path: tuple[str, ...],
+                 conflicts: list[str]) -> Any:
+    if ours == theirs:
+        return ours
+    if base == ours:
+        return theirs
+    if base == theirs:
+        return ours
+    if isinstance(ours, Mapping) and isinstance(theirs, Mapping) and \
+            (base is MISSING or isinstance(base, Mapping)):
+        before = base if isinstance(base, Mapping) else {}
+        merged: dict[str, Any] = {}
+        for key in [*ours, *(key for key in theirs if key not in ours)]:
+            value = _merge_value(before.get(key, MISSING), ours.get(key, MISSING),
+                                 theirs.get(key, MISSING), (*path, str(key)), conflicts)
+            if value is not MISSING:
+                merged[key] = value
+        return merged
+    if _is_set(ours) and _is_set(theirs) and (base is MISSING or _is_set(base)):
+        before = set(base) if base is not MISSING else set()
+        kept = [item for item in ours if item in theirs or item not in before]
+        return kept + [item for item in theirs if item not in ours and item not in before]
+    conflicts.append(f"{'.'.join(path) or '(the whole file)'} differently "
+                     f"(ours: {_short(ours)}, theirs: {_short(theirs)})")
+    return ours
+
+
+def _is_set(value: Any) -> bool:
+    """A list of distinct plain values: its order carries no meaning."""
+    return isinstance(value, list) and \
+        all(isinstance(item, (str, int, float, bool)) for item in value) and \
+        len(set(value)) == len(value)
+
+
+def _short(value: Any) -> str:
+    if value is MISSING:
+        return "removed"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_agent_emails(config: Mapping[str, Any]) -> None:
+    agents = config.get("agents")
+    if not isinstance(agents, Mapping):
+        return
+    owners: dict[str, str] = {}
+    for agent_id, agent in agents.items():
+        email = agent.get("email") if isinstance(agent, Mapping) else None
+        if not isinstance(email, str):
+            continue
+        key = email.strip().casefold()
+        if key in owners:
+            raise MergeConflict(f"agents {owners[key]} and {agent_id} (one added on each side) "
+                                f"have the same e-mail address {email}; each agent needs their "
+                                "own")
+        owners[key] = agent_id

@@ -43,11 +43,13 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def commit_files(root: Path, files: Mapping[str, str], message: str, author: journal.Author,
+def commit_files(root: Path, files: Mapping[str, str | None], message: str,
+                 author: journal.Author,
                  when: datetime, *, require_committed: bool = True,
                  pinned: tuple[str, bytes] | None = None,
                  committer: journal.Author | None = None, sign: bool = False) -> str:
-    """Write ``files`` (repository-relative path -> text) and commit them.
+    """Write ``files`` (repository-relative path -> text; None removes the
+    file, as a renumbered case leaves its old path) and commit them.
 
     With ``require_committed`` (all but init) each file must be as HEAD has
     it: an uncommitted hand edit would otherwise ride along in this
@@ -72,7 +74,8 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
         if require_committed:
             _require_committed(before, base)
         pending = store.state_dir(root) / PENDING
-        intent = {"files": {path: _digest(text) for path, text in files.items()},
+        intent = {"files": {path: None if text is None else _digest(text)
+                            for path, text in files.items()},
                   "message": message, "author": [author.name, author.email],
                   "committer": [(committer or author).name, (committer or author).email],
                   "sign": sign, "when": when.isoformat()}
@@ -80,7 +83,10 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
         crash_point("intent-written")
         try:
             for path, text in files.items():
-                store.write_atomic(root / path, text)
+                if text is None:
+                    (root / path).unlink(missing_ok=True)
+                else:
+                    store.write_atomic(root / path, text)
                 crash_point("file-written")
             sha = journal.commit(root, base, paths, message, author, when, lock,
                                  step=crash_point, committer=committer, sign=sign)
@@ -94,6 +100,11 @@ def commit_files(root: Path, files: Mapping[str, str], message: str, author: jou
         crash_point("committed")
         pending.unlink()
     return sha
+
+
+def _digest_of(content: bytes | None) -> str | None:
+    """A file's digest as the intent records it; None for a removed file."""
+    return None if content is None else _digest(content)
 
 
 def _require_committed(before: Mapping[str, bytes | None], base: journal.Base) -> None:
@@ -148,7 +159,7 @@ def recover(root: Path) -> str | None:
     pending = store.state_dir(root) / PENDING
     try:
         intent = json.loads(pending.read_text(encoding="utf-8"))
-        files: dict[str, str] = intent["files"]
+        files: dict[str, str | None] = intent["files"]
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -162,7 +173,7 @@ def recover(root: Path) -> str | None:
     with journal.IndexLock(root) as lock:
         base = journal.read_base(root, paths)
         written = [path for path, digest in files.items()
-                   if (content := _read(root / path)) is not None and _digest(content) == digest]
+                   if _digest_of(_read(root / path)) == digest]
         if len(written) == len(files):
             if any(_read(root / path) != base.contents.get(path) for path in paths):
                 author = journal.Author(*intent["author"])

@@ -632,7 +632,7 @@ def merge_outcome(desk: Path, tmp_path: Path, case_id: str, name: str) -> tuple:
 
 
 def test_the_undefined_merge_driver_falls_back_to_git_text_merge(desk, tmp_path):
-    assert (desk / ".gitattributes").read_text() == "cases/**/*.yaml merge=casectl\n"
+    assert (desk / ".gitattributes").read_text().splitlines()[0] == "cases/**/*.yaml merge=casectl"
     without_merge_driver(desk)
     assert subprocess.run(["git", "config", "--get-regexp", r"^merge\.casectl\."], cwd=desk,
                           capture_output=True).returncode == 1  # the driver is not defined

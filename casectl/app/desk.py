@@ -15,7 +15,8 @@ from .actions import refuse_invalid, role_refusal
 from .inputs import clean_line, clean_name, clean_phone, email_address
 from .session import Session
 
-GITATTRIBUTES = "cases/**/*.yaml merge=casectl\n"
+# Case files and the desk's configuration merge through casectl's driver.
+GITATTRIBUTES = "cases/**/*.yaml merge=casectl\ncasectl.yaml merge=casectl\n"
 
 
 def init(directory: str | None, desk_name: str | None, timezone: str | None,
@@ -288,6 +289,9 @@ def upgrade(repo: str | None, as_agent: str | None) -> list[str]:
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current != packaged:
             files[f"schemas/{name}"] = packaged
+    attributes = _upgraded_attributes(root)
+    if attributes is not None:
+        files[".gitattributes"] = attributes
     if not files:
         return []
     path = root / configmod.CONFIG_FILE
@@ -305,6 +309,26 @@ def upgrade(repo: str | None, as_agent: str | None) -> list[str]:
     with store.locked(root):
         transaction.recover(root)
         session.commit_files(files, journal.message(
-            f"casectl upgrade: schemas of casectl {__version__}",
+            f"casectl upgrade: schemas of casectl {__version__}"
+            if any(name.startswith("schemas/") for name in files)
+            else "casectl upgrade: merge casectl.yaml with casectl's driver",
             [("Action", "upgrade"), ("Agent", agent)]))
     return sorted(files)
+
+
+def _upgraded_attributes(root: Path) -> str | None:
+    """.gitattributes with the lines init writes today added (a desk made
+    before casectl.yaml was merged by the driver lacks that line), or None
+    when it has them all. The desk's own lines stay as they are."""
+    path = root / ".gitattributes"
+    try:
+        current = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        current = ""
+    have = {line.strip() for line in current.splitlines()}
+    missing = [line for line in GITATTRIBUTES.splitlines()
+               if line not in have and "/" + line not in have]
+    if not missing:
+        return None
+    return current + ("\n" if current and not current.endswith("\n") else "") + \
+        "".join(line + "\n" for line in missing)

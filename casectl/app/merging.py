@@ -1,14 +1,16 @@
-"""The merge driver git runs for case files (`.gitattributes`: merge=casectl),
-so that two clones that acted on one case merge on `git pull` without a
-conflict: see casectl/merge.py for the rule."""
+"""The merge driver git runs for case files and casectl.yaml
+(`.gitattributes`: merge=casectl), so that two clones that acted on one
+case, or both changed the desk's configuration, merge on `git pull` or
+`casectl sync` without a conflict: see casectl/merge.py for the rules."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from .. import store, yamlio
+from .. import config as configmod, store, yamlio
 from ..errors import InvalidData, RuleViolation
-from ..merge import MergeConflict, merge_case
+from ..merge import MergeConflict, merge_case, merge_config
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> None:
@@ -16,19 +18,40 @@ def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> None:
     ``base`` as the common ancestor (empty when there is none). A refusal
     leaves ``ours`` with both versions between conflict markers, as git's
     own merge would, and says why."""
+    is_config = Path(name).as_posix() == configmod.CONFIG_FILE
     try:
         ancestor = yamlio.read_mapping(base, f"{name} (base)") \
             if base.stat().st_size else None
         mine = yamlio.read_mapping(ours, f"{name} (ours)")
         other = yamlio.read_mapping(theirs, f"{name} (theirs)")
-        merged = merge_case(ancestor, mine, other)
+        if is_config:
+            merged: Any = merge_config(ancestor, mine, other)
+            _check_config(merged)
+        else:
+            merged = merge_case(ancestor, mine, other)
     except (MergeConflict, InvalidData) as exc:
         reason = exc.message
         text = (f"<<<<<<< ours\n{ours.read_text(encoding='utf-8')}=======\n"
                 f"{theirs.read_text(encoding='utf-8')}>>>>>>> theirs\n")
         store.write_atomic(ours, text)
+        if is_config:
+            raise RuleViolation(
+                "merge-config", f"{name}: cannot merge the two versions: {reason}",
+                f"settle it by hand: keep what both sides meant in {name}, then 'git add "
+                f"{name}' and 'casectl validate'") from None
         raise RuleViolation(
             "merge-by-events", f"{name}: cannot merge the two versions: {reason}",
             "resolve it by hand keeping every event of both sides as they were, then "
             f"'git add {name}' and 'casectl validate {name}'") from None
     store.write_atomic(ours, yamlio.dump(merged))
+
+
+def _check_config(merged: dict[str, Any]) -> None:
+    """The merged configuration must itself be valid (a team one side
+    removed while the other put an agent in it, say). Git runs the driver
+    at the top of the work tree, where the desk's schemas/ are (else the
+    schemas casectl ships are used)."""
+    found = configmod.problems(merged, Path.cwd(), None)
+    if found:
+        where, what = found[0]
+        raise MergeConflict(f"the merged configuration is not valid: {where}: {what}")

@@ -48,7 +48,9 @@ def upgrade(ctx: click.Context) -> None:
 
     A desk validates against the schemas/ that init copied; a newer
     casectl's events and settings are refused there until the desk takes
-    the new schemas. Older case files stay valid under them.
+    the new schemas. Older case files stay valid under them. The lines
+    init writes to .gitattributes today (casectl.yaml merged by casectl's
+    driver) are added in the same commit.
 
     \b
     Example:

@@ -33,6 +33,7 @@ COMMANDS = {
     "org": "sla:org", "sla": "sla:sla_", "merge-driver": "merging:merge_driver",
     "report": "report:report",
     "ci": "ci:ci",
+    "sync": "sync:sync_",
 }
 
 
