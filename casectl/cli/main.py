@@ -31,6 +31,7 @@ COMMANDS = {
     "validate": "reading:validate", "edit": "edit:edit", "category": "desk_admin:category",
     "triage": "triage:triage_", "task": "followup:task", "contact": "followup:contact",
     "org": "sla:org", "sla": "sla:sla_", "merge-driver": "merging:merge_driver",
+    "audit": "audit:audit", "hook": "audit:hook",
 }
 
 
