@@ -1,0 +1,339 @@
+"""`casectl audit` (issue 7, item 3): the history judged by the rules.
+Commits the client would refuse are made by hand with git (with trailers),
+as a technician bypassing casectl would: exactly what audit must catch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+import yaml
+
+from casectl import auditing, ids, model, yamlio
+from helpers import act, case_file, git, head, load_case, load_yaml, new_case, run
+
+KARI = ("Kari Nordmann", "kari@helse.example.no")
+PER = ("Per Hansen", "per@helse.example.no")
+ADMIN = ("Åse Admin", "ase@helse.example.no")
+STRANGER = ("Mallory", "mallory@evil.example")
+NOW = "2026-11-24T09:00:00+01:00"
+
+
+@pytest.fixture(autouse=True)
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASECTL_NOW", NOW)
+
+
+# ---------------------------------------------------------------- hand commits
+
+def hand_commit(repo: Path, subject: str, trailers: Sequence[tuple[str, str]] = (),
+                author: tuple[str, str] = KARI, sign_key: Path | None = None,
+                paths: Sequence[str] = (".",)) -> str:
+    """`git add` + `git commit` of the work tree as ``author``, bypassing
+    casectl; the new commit."""
+    git(repo, "add", "-A", *paths)
+    message = subject + ("\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers)
+                         if trailers else "")
+    signing = (["-c", "gpg.format=ssh", "-c", f"user.signingkey={sign_key}", "-c",
+                "commit.gpgsign=true"] if sign_key else [])
+    env = {**os.environ, "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1],
+           "GIT_COMMITTER_NAME": author[0], "GIT_COMMITTER_EMAIL": author[1]}
+    subprocess.run(["git", *signing, "commit", "-q", "--allow-empty", "-m", message], cwd=repo,
+                   check=True, env=env, capture_output=True)
+    return head(repo)
+
+
+def append_event(repo: Path, case_id: str, by: str, kind: str, data: dict[str, Any],
+                 at: str = "2026-11-24T10:00:00+01:00") -> None:
+    """Append an event to a case file and replay, as casectl would write it."""
+    path = case_file(repo, case_id)
+    doc = load_yaml(path)
+    event_id = ids.new_event_id(datetime.fromisoformat(at))
+    log = doc["log"] + [model.make_event(event_id, at, by, kind, data)]
+    path.write_text(yamlio.dump(model.with_header(case_id, log)), encoding="utf-8")
+
+
+def case_trailers(case_id: str, action: str, agent: str) -> list[tuple[str, str]]:
+    return [("Case", case_id), ("Action", action), ("Agent", agent)]
+
+
+def audit(repo: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    result = run("--repo", str(repo), "audit", "--format", "json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def rules_found(report: dict[str, Any]) -> set[tuple[str | None, str]]:
+    return {(f["case"], f["rule"]) for f in report["findings"]}
+
+
+# ---------------------------------------------------------------- clean history
+
+def test_a_desk_worked_through_casectl_audits_clean_and_the_second_run_is_cached(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    assert act(desk, "log", case_id, "Ringte brukeren").exit_code == 0
+    assert act(desk, "take", case_id, agent="ingrid").exit_code == 0
+    assert act(desk, "priority", case_id, "high", "--reason", "Hele avdelingen").exit_code == 0
+    code, report = audit(desk)
+    assert code == 0, report
+    assert report["clean"] and report["commits"] == report["checked"] > 5
+    code, again = audit(desk)
+    assert code == 0 and again["checked"] == 0 and again["cached"] == report["commits"]
+    # one new commit: only it is checked
+    assert act(desk, "log", case_id, "Ny logg", agent="ingrid").exit_code == 0
+    code, third = audit(desk)
+    assert code == 0 and third["checked"] == 1
+    table = run("--repo", str(desk), "audit")
+    assert table.exit_code == 0 and "no findings" in table.stdout
+
+
+# ---------------------------------------------------------------- forged history
+
+def test_a_forged_past_event_is_found_even_with_the_header_replayed(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    path = case_file(desk, case_id)
+    doc = load_yaml(path)
+    doc["log"][0]["data"]["description"] = "skrevet om i ettertid"
+    doc["log"].append(model.make_event(ids.new_event_id(datetime.fromisoformat(NOW)), NOW, "kari",
+                                       "worklog", {"text": "dekker sporene"}))
+    path.write_text(yamlio.dump(model.with_header(case_id, doc["log"])), encoding="utf-8")
+    sha = hand_commit(desk, f"{case_id} log: x", case_trailers(case_id, "log", "kari"))
+    code, report = audit(desk)
+    assert code == 4
+    found = [f for f in report["findings"] if f["commit"] == sha]
+    assert [(f["case"], f["rule"]) for f in found] == [(case_id, "append-only")]
+    assert "was edited" in found[0]["message"]
+    table = run("--repo", str(desk), "audit")
+    assert table.exit_code == 4 and sha[:10] in table.stdout and "append-only" in table.stdout
+
+
+def test_removed_and_reordered_events_are_found(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    assert act(desk, "log", case_id, "en").exit_code == 0
+    assert act(desk, "log", case_id, "to").exit_code == 0
+    path = case_file(desk, case_id)
+    doc = load_yaml(path)
+    doc["log"] = [doc["log"][0], doc["log"][2]]  # the first work log taken out
+    path.write_text(yamlio.dump(model.with_header(case_id, doc["log"])), encoding="utf-8")
+    hand_commit(desk, "cleanup", case_trailers(case_id, "log", "kari"))
+    code, report = audit(desk)
+    assert code == 4
+    messages = " ".join(f["message"] for f in report["findings"])
+    assert "was removed" in messages and "was moved" in messages
+
+
+def test_a_deleted_case_is_found(desk) -> None:
+    case_id = new_case(desk)
+    case_file(desk, case_id).unlink()
+    sha = hand_commit(desk, "remove", case_trailers(case_id, "log", "kari"))
+    code, report = audit(desk)
+    assert code == 4
+    assert {(f["commit"], f["case"], f["rule"]) for f in report["findings"]} == {
+        (sha, case_id, "case-deleted")}
+
+
+def test_a_header_that_is_not_the_replay_is_found(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    path = case_file(desk, case_id)
+    doc = load_yaml(path)
+    doc["priority"] = "critical"
+    path.write_text(yamlio.dump(doc), encoding="utf-8")
+    hand_commit(desk, "bump", case_trailers(case_id, "priority", "kari"))
+    code, report = audit(desk)
+    assert code == 4
+    assert (case_id, "header-replay") in rules_found(report)
+    assert any("priority" in f["message"] for f in report["findings"])
+
+
+def test_a_hand_commit_without_trailers_is_found(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    append_event(desk, case_id, "kari", "worklog", {"text": "for hånd"})
+    hand_commit(desk, "worked on it")
+    code, report = audit(desk)
+    assert code == 4
+    assert rules_found(report) == {(case_id, "trailers")}
+    assert "no casectl trailers" in report["findings"][0]["message"]
+
+
+def test_trailers_that_disagree_with_the_events_are_found(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    append_event(desk, case_id, "ingrid", "worklog", {"text": "Ingrids ord"})
+    hand_commit(desk, "log", case_trailers(case_id, "log", "kari"))
+    code, report = audit(desk)
+    assert code == 4
+    assert any(f["rule"] == "trailers" and "ingrid" in f["message"]
+               for f in report["findings"])
+
+
+# ---------------------------------------------------------------- who did it
+
+def test_a_commit_by_an_author_who_is_no_agent_is_found(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    append_event(desk, case_id, "kari", "worklog", {"text": "fra en fremmed"})
+    hand_commit(desk, "log", case_trailers(case_id, "log", "kari"), author=STRANGER)
+    code, report = audit(desk)
+    assert code == 4
+    assert rules_found(report) == {(None, "author")}
+    assert "mallory@evil.example" in report["findings"][0]["message"]
+
+
+def test_an_action_the_agents_role_does_not_allow_is_found(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    append_event(desk, case_id, "per", "worklog", {"text": "ikke min sak"})
+    hand_commit(desk, "log", case_trailers(case_id, "log", "per"), author=PER)
+    code, report = audit(desk)
+    assert code == 4
+    assert rules_found(report) == {(case_id, "role")}
+    assert "per" in report["findings"][0]["message"]
+
+
+def test_configuration_changed_by_a_non_admin_is_found_and_by_the_admin_is_not(desk) -> None:
+    config = load_yaml(desk / "casectl.yaml")
+    config["categories"] = ["Nettverk"]
+    (desk / "casectl.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    hand_commit(desk, "casectl category-add: Nettverk",
+                [("Action", "category-add"), ("Agent", "admin")], author=ADMIN)
+    code, report = audit(desk)
+    assert code == 0, report
+    config["agents"]["kari"]["roles"].append("admin")
+    (desk / "casectl.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    sha = hand_commit(desk, "casectl agent-set: kari",
+                      [("Action", "agent-set"), ("Agent", "kari")])
+    code, report = audit(desk)
+    assert code == 4
+    assert [(f["commit"], f["rule"]) for f in report["findings"]] == [(sha, "config")]
+    assert "permission-admin" in report["findings"][0]["message"]
+
+
+# ---------------------------------------------------------------- merges and ranges
+
+@pytest.fixture
+def merge_driver_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+IDENTITY = ("-c", "user.name=Kari Nordmann", "-c", "user.email=kari@helse.example.no")
+
+
+def test_a_merge_by_the_driver_is_clean_and_one_that_drops_events_is_not(
+        desk, merge_driver_on_path, monkeypatch) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    git(desk, "branch", "side")
+    assert act(desk, "log", case_id, "på main").exit_code == 0
+    git(desk, "switch", "-q", "side")
+    monkeypatch.setenv("CASECTL_NOW", "2026-11-24T09:30:00+01:00")
+    assert act(desk, "log", case_id, "på side").exit_code == 0
+    git(desk, "branch", "evil")
+    git(desk, "switch", "-q", "main")
+    git(desk, *IDENTITY, "merge", "-q", "--no-edit", "side")
+    code, report = audit(desk)
+    assert code == 0, report
+    # a merge that keeps only our side drops the other's event
+    assert act(desk, "log", case_id, "enda en").exit_code == 0
+    git(desk, "switch", "-q", "evil")
+    monkeypatch.setenv("CASECTL_NOW", "2026-11-24T09:40:00+01:00")
+    assert act(desk, "log", case_id, "bare her").exit_code == 0
+    git(desk, "switch", "-q", "main")
+    git(desk, *IDENTITY, "merge", "-q", "--no-edit", "-s", "ours", "evil")
+    code, report = audit(desk)
+    assert code == 4
+    assert rules_found(report) == {(case_id, "merge")}
+    assert "dropped event" in report["findings"][0]["message"]
+
+
+def test_since_limits_the_audit_to_the_range(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    append_event(desk, case_id, "kari", "worklog", {"text": "x"})
+    hand_commit(desk, "no trailers")
+    mark = head(desk)
+    assert act(desk, "log", case_id, "etterpå").exit_code == 0
+    code, report = audit(desk, "--since", mark)
+    assert code == 0 and report["commits"] == 1
+    code, report = audit(desk)
+    assert code == 4
+    bad = run("--repo", str(desk), "audit", "--since", "no-such-rev")
+    assert bad.exit_code == 3 and "no such commit" in bad.stderr
+
+
+def test_the_cache_keeps_findings_too(desk) -> None:
+    case_id = new_case(desk)
+    case_file(desk, case_id).unlink()
+    hand_commit(desk, "remove", case_trailers(case_id, "log", "kari"))
+    first = audit(desk)
+    second = audit(desk)
+    assert first[0] == second[0] == 4
+    assert second[1]["checked"] == 0 and second[1]["findings"] == first[1]["findings"]
+    assert list((desk / ".git" / "casectl").glob("audit-*.log"))
+
+
+def test_a_renumber_commit_moving_the_same_log_is_allowed(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    old = case_file(desk, case_id)
+    doc = load_yaml(old)
+    new_id = case_id[:-1] + ("Z" if case_id[-1] != "Z" else "Y")
+    old.unlink()
+    (old.parent / f"{new_id}.yaml").write_text(
+        yamlio.dump(model.with_header(new_id, doc["log"])), encoding="utf-8")
+    hand_commit(desk, f"{new_id} renumber", [("Case", new_id), ("Action", "renumber"),
+                                             ("Agent", "kari"), ("Renumbered-From", case_id)])
+    code, report = audit(desk)
+    assert code == 0, report
+
+
+# ---------------------------------------------------------------- signatures
+
+@pytest.fixture
+def signing_key(tmp_path: Path) -> Path:
+    key = tmp_path / "signing-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kari", "-f", str(key)],
+                   check=True, capture_output=True)
+    return key
+
+
+def require_signed(desk: Path) -> None:
+    config = load_yaml(desk / "casectl.yaml")
+    config["desk"]["require_signed"] = True
+    (desk / "casectl.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    hand_commit(desk, "casectl upgrade: require signed commits",
+                [("Action", "upgrade"), ("Agent", "admin")], author=ADMIN)
+
+
+def test_unsigned_case_commits_are_found_when_the_desk_requires_signing(desk,
+                                                                        signing_key) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    require_signed(desk)
+    assert act(desk, "log", case_id, "usignert").exit_code == 0
+    unsigned = head(desk)
+    append_event(desk, case_id, "kari", "worklog", {"text": "signert"})
+    signed = hand_commit(desk, "log", case_trailers(case_id, "log", "kari"),
+                         sign_key=signing_key)
+    assert "gpgsig" in git(desk, "cat-file", "commit", signed)
+    code, report = audit(desk)
+    assert code == 4
+    assert [(f["commit"], f["rule"]) for f in report["findings"]] == [(unsigned, "signed")]
+
+
+# ---------------------------------------------------------------- the pure checker
+
+def test_the_checker_judges_under_the_configuration_before_the_commit() -> None:
+    before = {"desk": {"name": "T"}, "agents": {
+        "kari": {"name": "K", "email": "k@x", "roles": ["receiver"]},
+        "boss": {"name": "B", "email": "b@x", "roles": ["admin", "permission-admin"]}}}
+    after = {"desk": {"name": "T"}, "agents": {
+        "kari": {"name": "K", "email": "k@x", "roles": ["receiver", "admin"]},
+        "boss": before["agents"]["boss"]}}
+    facts = auditing.CommitFacts(
+        sha="c1", parents=("c0",), author_name="K", author_email="K@X", signed=False,
+        trailers={"Action": ["agent-set"], "Agent": ["kari"]}, config_before=before,
+        config_after=after, config_changed=True)
+    assert [f.rule for f in auditing.check_commit(facts)] == ["config"]
+    # the same change by boss is fine; after it kari is an admin, but the
+    # grant is judged by what was in force before it
+    boss = auditing.CommitFacts(**{**facts.__dict__, "author_email": "b@x",
+                                   "trailers": {"Action": ["agent-set"], "Agent": ["boss"]}})
+    assert auditing.check_commit(boss) == []
