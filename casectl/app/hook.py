@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from .. import auditing, config as configmod, journal, roles, schema, yamlio
 from ..auditing import Finding
-from ..errors import InvalidData, NotFound, RuleViolation, UsageError
+from ..errors import InvalidData, NotFound, OperationFailed, RuleViolation, UsageError
 from . import audit
 
 HOOK_MARK = "# casectl pre-receive hook"
@@ -157,7 +157,11 @@ def _judge_update(root: Path, old: str, new: str, ref: str, environ: Mapping[str
     fresh = set(old) == {"0"}
     if not fresh and ref.startswith("refs/heads/"):
         ancestor = journal.run(root, "merge-base", "--is-ancestor", old, new, check=False)
-        if ancestor.returncode != 0:
+        if ancestor.returncode not in (0, 1):
+            raise OperationFailed(
+                f"git merge-base failed: {ancestor.stderr.decode('utf-8', 'replace').strip()}",
+                "check the server's repository with 'git fsck'")
+        if ancestor.returncode == 1:
             report.findings.append(Finding(new, None, DELETE_RULE, (
                 f"the push rewrites {ref} (not a fast-forward of {old[:10]}): what is "
                 "committed stays; pull, merge and push again")))
