@@ -123,6 +123,10 @@ def check_commit(facts: CommitFacts) -> list[Finding]:
     agent = _agent(facts, add)
     if facts.cases:
         _check_case_commit(facts, config, agent, add)
+        if _require_signed(config) and not facts.signed:
+            cases = sorted({case_id_of(change.path) for change in facts.cases})
+            add(cases[0] if len(cases) == 1 else None, SIGNED, "the commit is not signed, and "
+                "casectl.yaml requires signed commits (desk.require_signed)")
     if facts.config_changed:
         _check_config_commit(facts, config, agent, add)
     return found
@@ -281,9 +285,6 @@ def _check_case_commit(facts: CommitFacts, config: Mapping[str, Any], agent: str
         refusal = roles.case_refusal(config, agent, action, before)
         if refusal is not None:
             add(case, ROLE, refusal + " (under casectl.yaml as it was then)")
-    if _require_signed(config) and not facts.signed:
-        add(case, SIGNED, "the commit is not signed, and casectl.yaml requires signed commits "
-            "(desk.require_signed)")
 
 
 def _renumbered(facts: CommitFacts, action: str | None, add: Any) -> str | None:

@@ -99,8 +99,9 @@ def test_a_forged_past_event_is_found_even_with_the_header_replayed(desk) -> Non
     path = case_file(desk, case_id)
     doc = load_yaml(path)
     doc["log"][0]["data"]["description"] = "skrevet om i ettertid"
-    doc["log"].append(model.make_event(ids.new_event_id(datetime.fromisoformat(NOW)), NOW, "kari",
-                                       "worklog", {"text": "dekker sporene"}))
+    later = "2026-11-24T10:00:00+01:00"  # after the created event: replay order is by time
+    doc["log"].append(model.make_event(ids.new_event_id(datetime.fromisoformat(later)), later,
+                                       "kari", "worklog", {"text": "dekker sporene"}))
     path.write_text(yamlio.dump(model.with_header(case_id, doc["log"])), encoding="utf-8")
     sha = hand_commit(desk, f"{case_id} log: x", case_trailers(case_id, "log", "kari"))
     code, report = audit(desk)

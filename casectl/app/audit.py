@@ -239,7 +239,7 @@ def audit(repo: str | None, since: str | None = None, use_cache: bool = True) ->
     commits = journal.walk(root, ["HEAD"], exclude)
     cache = Cache(root).load() if use_cache else Cache(root)
     todo = [(sha, parents) for sha, parents in commits if sha not in cache.results]
-    results = check(root, todo)
+    results = check(root, todo) if todo else {}
     cache.add(results)
     report.commits = len(commits)
     report.checked = len(todo)
