@@ -194,3 +194,21 @@ def test_invalid_case_files_are_refused_by_validation(desk: Path, server: Path) 
     path.write_text(yamlio.dump(model.with_header(case_id, log)), encoding="utf-8")
     hand_commit(desk, "log", case_trailers(case_id, "log", "kari"))
     refused(push(desk, pusher="kari"), "[validate]")
+
+
+def test_the_pusher_variables_and_names_come_from_casectl_yaml(desk: Path, server: Path) -> None:
+    config = load_yaml(desk / "casectl.yaml")
+    config["server"] = {"user_variables": ["SITE_USER"], "pushers": {"k.nordmann": "kari"}}
+    (desk / "casectl.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    hand_commit(desk, "casectl server settings", [("Action", "upgrade"), ("Agent", "admin")],
+                author=ADMIN)
+    assert run("--repo", str(desk), "validate").exit_code == 0
+    assert push(desk, pusher="admin").returncode == 0  # CASECTL_PUSHER still read: the old config
+    new_case(desk, "--team", "servicedesk")
+    # the server's configuration now reads SITE_USER only, mapped by server.pushers
+    refused(push(desk, env={"SITE_USER": "p.hansen"}), "the pusher p.hansen (SITE_USER)")
+    done = push(desk, env={"SITE_USER": "k.nordmann"})
+    assert done.returncode == 0, done.stderr
+    new_case(desk, "--team", "servicedesk")
+    unknown = push(desk, pusher="per")  # CASECTL_PUSHER is no longer one of the variables
+    assert unknown.returncode == 0 and "SITE_USER is set): the check" in unknown.stderr
