@@ -940,17 +940,21 @@ class Change:
     new: str | None
 
 
-def tree_changes(root: Path, commits: Sequence[str], paths: Sequence[str]
-                 ) -> dict[str, list[list[Change]]]:
-    """For each of ``commits``, the files under ``paths`` it changed against
-    each of its parents in order (a root commit: against nothing), from one
-    ``diff-tree --stdin`` process however many commits there are."""
+def tree_changes(root: Path, commits: Sequence[tuple[str, Sequence[str]]],
+                 paths: Sequence[str]) -> dict[str, list[list[Change]]]:
+    """For each of ``commits`` (commit, parents), the files under ``paths``
+    it changed against each of its parents in order (a root commit: against
+    nothing), from one ``diff-tree --stdin`` process however many commits
+    there are."""
     if not commits:
         return {}
-    # --always prints a header even for a parent with no change, so a
-    # merge's blocks can be told apart by their order.
-    out = run(root, "diff-tree", "--stdin", "-r", "--raw", "-z", "--no-renames", "-m", "--root",
-              "--always", "--", *paths, input="".join(f"{c}\n" for c in commits)).stdout
+    # One "COMMIT PARENT" line per parent, and --always: a header for every
+    # line even when nothing changed against that parent, so a merge's
+    # blocks are told apart by their order (`-m` leaves out empty ones).
+    lines = "".join(f"{sha} {parent}\n" if parents else f"{sha}\n"
+                    for sha, parents in commits for parent in (parents or [""]))
+    out = run(root, "diff-tree", "--stdin", "-r", "--raw", "-z", "--no-renames", "--root",
+              "--always", "--", *paths, input=lines).stdout
     found: dict[str, list[list[Change]]] = {}
     tokens = out.split(b"\0")
     position = 0

@@ -338,3 +338,19 @@ def test_the_checker_judges_under_the_configuration_before_the_commit() -> None:
     boss = auditing.CommitFacts(**{**facts.__dict__, "author_email": "b@x",
                                    "trailers": {"Action": ["agent-set"], "Agent": ["boss"]}})
     assert auditing.check_commit(boss) == []
+
+
+def test_tree_changes_tells_a_merges_parents_apart_when_one_side_is_unchanged(desk) -> None:
+    from casectl import journal
+
+    case_id = new_case(desk, "--team", "servicedesk")
+    git(desk, "switch", "-q", "-c", "side")
+    assert act(desk, "log", case_id, "bare på side").exit_code == 0
+    git(desk, "switch", "-q", "main")
+    git(desk, *IDENTITY, "merge", "-q", "--no-edit", "-s", "ours", "side")
+    merge = head(desk)
+    parents = tuple(git(desk, "rev-parse", "HEAD^1", "HEAD^2").split())
+    blocks = journal.tree_changes(desk, [(merge, parents)], ["cases"])[merge]
+    assert blocks[0] == []  # ours: nothing changed against the first parent
+    assert [change.path for change in blocks[1]] == [
+        case_file(desk, case_id).relative_to(desk).as_posix()]

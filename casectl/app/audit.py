@@ -87,7 +87,7 @@ class History:
               ) -> Iterator[tuple[CommitFacts | None, journal.RawCommit | None]]:
         """For each commit (in the order given): its facts, or None when it
         touched neither casectl.yaml nor a case file; and its commit object."""
-        changes = journal.tree_changes(self.root, [sha for sha, _ in commits], WATCHED)
+        changes = journal.tree_changes(self.root, commits, WATCHED)
         relevant = [(sha, parents) for sha, parents in commits
                     if any(block for block in changes.get(sha, ()))]
         config_ids = journal.object_ids(self.root, [f"{parents[0]}:{CONFIG_FILE}"
