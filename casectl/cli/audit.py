@@ -58,7 +58,7 @@ def audit(ctx: click.Context, since: str | None, fmt: str, as_json: bool,
 
 @click.group()
 def hook() -> None:
-    """The server's pre-receive hook: refuse pushes that break the rules.
+    """Refuse bad pushes on the server: a pre-receive hook.
 
     \b
     Example:
