@@ -354,3 +354,34 @@ def test_tree_changes_tells_a_merges_parents_apart_when_one_side_is_unchanged(de
     assert blocks[0] == []  # ours: nothing changed against the first parent
     assert [change.path for change in blocks[1]] == [
         case_file(desk, case_id).relative_to(desk).as_posix()]
+
+
+def test_schemas_are_configuration_changed_only_by_an_admin(desk) -> None:
+    path = desk / "schemas" / "case.schema.json"
+    schema = json.loads(path.read_text())
+    schema["description"] = "loosened by hand"
+    path.write_text(json.dumps(schema, indent=2))
+    sha = hand_commit(desk, "schemas", [("Action", "upgrade"), ("Agent", "kari")])
+    code, report = audit(desk)
+    assert code == 4
+    assert [(f["commit"], f["rule"]) for f in report["findings"]] == [(sha, "config")]
+    assert "schemas/case.schema.json" in report["findings"][0]["message"]
+    git(desk, "reset", "-q", "--hard", "HEAD~1")
+    path.write_text(json.dumps(schema, indent=2))
+    hand_commit(desk, "schemas", [("Action", "upgrade"), ("Agent", "admin")], author=ADMIN)
+    assert audit(desk)[0] == 0
+
+
+def test_a_long_history_is_judged_in_worker_processes_alike(desk, monkeypatch) -> None:
+    from casectl.app import audit as audits
+
+    case_id = new_case(desk, "--team", "servicedesk")
+    for text in ("en", "to", "tre"):
+        assert act(desk, "log", case_id, text).exit_code == 0
+    case_file(desk, case_id).unlink()
+    hand_commit(desk, "weg", case_trailers(case_id, "log", "kari"))
+    serial = audit(desk, "--no-cache")
+    monkeypatch.setattr(audits, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(audits, "CHUNK", 3)
+    parallel = audit(desk, "--no-cache")
+    assert parallel == serial and serial[0] == 4

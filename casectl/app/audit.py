@@ -20,7 +20,8 @@ from ..auditing import CaseChange, CommitFacts, Finding
 from ..config import CONFIG_FILE
 from ..errors import InvalidData, NotFound
 
-WATCHED = (CONFIG_FILE, store.CASES_DIR)
+SCHEMAS_DIR = "schemas"
+WATCHED = (CONFIG_FILE, store.CASES_DIR, SCHEMAS_DIR)
 _DOC_CACHE = 4096  # parsed documents kept (a file's next commit starts from its last version)
 
 
@@ -152,7 +153,38 @@ class History:
                                              or isinstance(config_after, Mapping)
                                              else "not a mapping"),
             config_parents=tuple(c if isinstance(c, Mapping) else None for c in config_parents),
-            cases=tuple(cases))
+            cases=tuple(cases),
+            schemas_changed=tuple(sorted(path for path in first
+                                         if path.startswith(SCHEMAS_DIR + "/"))))
+
+
+PARALLEL_FROM = 4000  # commits; below this, worker processes cost more than they save
+CHUNK = 2000
+
+
+def _check_chunk(root: str, commits: list[tuple[str, tuple[str, ...]]]
+                 ) -> dict[str, list[Finding]]:
+    """A worker process's share: ``check`` on a run of commits."""
+    return check(Path(root), commits)
+
+
+def check_all(root: Path, commits: Sequence[tuple[str, tuple[str, ...]]]
+              ) -> Iterator[dict[str, list[Finding]]]:
+    """``check`` on many commits, in runs of CHUNK spread over the cores
+    (parsing YAML is most of the work), yielding each run's results in
+    order as they are done, so an interrupted first run keeps what it did."""
+    chunks = [list(commits[i:i + CHUNK]) for i in range(0, len(commits), CHUNK)]
+    workers = min(4, os.cpu_count() or 1)
+    if len(commits) < PARALLEL_FROM or workers < 2:
+        for chunk in chunks:
+            yield check(root, chunk)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_check_chunk, [str(root)] * len(chunks), chunks)
 
 
 def check(root: Path, commits: Sequence[tuple[str, tuple[str, ...]]],
@@ -239,8 +271,8 @@ def audit(repo: str | None, since: str | None = None, use_cache: bool = True) ->
     commits = journal.walk(root, ["HEAD"], exclude)
     cache = Cache(root).load() if use_cache else Cache(root)
     todo = [(sha, parents) for sha, parents in commits if sha not in cache.results]
-    results = check(root, todo) if todo else {}
-    cache.add(results)
+    for results in check_all(root, todo):
+        cache.add(results)
     report.commits = len(commits)
     report.checked = len(todo)
     for sha, _ in commits:

@@ -166,7 +166,9 @@ def _judge_update(root: Path, old: str, new: str, ref: str, environ: Mapping[str
                 f"the push rewrites {ref} (not a fast-forward of {old[:10]}): what is "
                 "committed stays; pull, merge and push again")))
             return
-    commits = journal.walk(root, [new], [] if fresh else [old], exclude_all_refs=fresh)
+    # What no ref on the server reaches yet: the commits this push brings.
+    # (Commits already on another branch were judged when they came.)
+    commits = journal.walk(root, [new], [] if fresh else [old], exclude_all_refs=True)
     report.commits += len(commits)
     with audit.History(root) as history:
         config_now = _config_at(history, old if not fresh else _head(root) or new)
@@ -188,7 +190,9 @@ def _judge_update(root: Path, old: str, new: str, ref: str, environ: Mapping[str
         return found
     results = audit.check(root, commits, extra)
     for sha, _ in commits:
-        report.findings.extend(results.get(sha, ()))
+        for finding in results.get(sha, ()):
+            if finding not in report.findings:  # two refs pushed with the same commit
+                report.findings.append(finding)
 
 
 def _head(root: Path) -> str | None:
