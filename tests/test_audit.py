@@ -34,7 +34,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def hand_commit(repo: Path, subject: str, trailers: Sequence[tuple[str, str]] = (),
                 author: tuple[str, str] = KARI, sign_key: Path | None = None,
-                paths: Sequence[str] = (".",)) -> str:
+                paths: Sequence[str] = (".",), committer: tuple[str, str] | None = None) -> str:
     """`git add` + `git commit` of the work tree as ``author``, bypassing
     casectl; the new commit."""
     git(repo, "add", "-A", *paths)
@@ -43,7 +43,8 @@ def hand_commit(repo: Path, subject: str, trailers: Sequence[tuple[str, str]] = 
     signing = (["-c", "gpg.format=ssh", "-c", f"user.signingkey={sign_key}", "-c",
                 "commit.gpgsign=true"] if sign_key else [])
     env = {**os.environ, "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1],
-           "GIT_COMMITTER_NAME": author[0], "GIT_COMMITTER_EMAIL": author[1]}
+           "GIT_COMMITTER_NAME": (committer or author)[0],
+           "GIT_COMMITTER_EMAIL": (committer or author)[1]}
     subprocess.run(["git", *signing, "commit", "-q", "--allow-empty", "-m", message], cwd=repo,
                    check=True, env=env, capture_output=True)
     return head(repo)
@@ -385,3 +386,30 @@ def test_a_long_history_is_judged_in_worker_processes_alike(desk, monkeypatch) -
     monkeypatch.setattr(audits, "CHUNK", 3)
     parallel = audit(desk, "--no-cache")
     assert parallel == serial and serial[0] == 4
+
+
+def test_authorship_is_the_author_not_the_committer(desk) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    append_event(desk, case_id, "kari", "worklog", {"text": "kjørt av en annen"})
+    hand_commit(desk, "log", case_trailers(case_id, "log", "kari"), committer=STRANGER)
+    assert audit(desk)[0] == 0
+    append_event(desk, case_id, "kari", "worklog", {"text": "omvendt"},
+                 at="2026-11-24T11:00:00+01:00")
+    hand_commit(desk, "log", case_trailers(case_id, "log", "kari"), author=STRANGER,
+                committer=KARI)
+    code, report = audit(desk)
+    assert code == 4 and rules_found(report) == {(None, "author")}
+
+
+def test_a_deactivated_agent_cannot_act() -> None:
+    config = {"desk": {"name": "T"}, "agents": {
+        "kari": {"name": "K", "email": "k@x", "roles": ["receiver"], "active": False}}}
+    case = model.with_header("6G8QMBW2Z6", [model.make_event(
+        "6G8QMC0Q2B1A", NOW, "kari", "created", {"subject": "s"})])
+    facts = auditing.CommitFacts(
+        sha="c1", parents=("c0",), author_name="K", author_email="k@x", signed=False,
+        trailers={"Case": ["6G8QMBW2Z6"], "Action": ["new"], "Agent": ["kari"]},
+        config_before=config, config_after=config,
+        cases=(auditing.CaseChange("cases/2026/11/6G8QMBW2Z6.yaml", None, case),))
+    assert [(f.rule, "deactivated" in f.message) for f in auditing.check_commit(facts)] == [
+        ("author", True)]

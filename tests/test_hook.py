@@ -212,3 +212,16 @@ def test_the_pusher_variables_and_names_come_from_casectl_yaml(desk: Path, serve
     new_case(desk, "--team", "servicedesk")
     unknown = push(desk, pusher="per")  # CASECTL_PUSHER is no longer one of the variables
     assert unknown.returncode == 0 and "SITE_USER is set): the check" in unknown.stderr
+
+
+def test_install_defaults_to_the_current_bare_repository_and_joins_a_hooks_d(
+        desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    remote = tmp_path / "gitea.git"
+    git(tmp_path, "clone", "-q", "--bare", str(desk), str(remote))
+    (remote / "hooks" / "pre-receive.d").mkdir()
+    (remote / "hooks" / "pre-receive").write_text("#!/bin/sh\n# Gitea's own\n")
+    monkeypatch.chdir(remote)
+    done = run("hook", "install")
+    assert done.exit_code == 0, done.output
+    assert done.stdout.strip() == str(remote / "hooks" / "pre-receive.d" / "casectl")
+    assert (remote / "hooks" / "pre-receive").read_text() == "#!/bin/sh\n# Gitea's own\n"

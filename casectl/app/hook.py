@@ -56,7 +56,10 @@ def install(bare: str | None, force: bool = False) -> Path:
     hooks = Path(journal.git(directory, "rev-parse", "--git-path", "hooks").strip())
     if not hooks.is_absolute():
         hooks = directory / hooks
-    target = hooks / "pre-receive"
+    # Gitea keeps its own pre-receive, which runs every script in
+    # pre-receive.d/: casectl's goes beside the others there, never over it.
+    target = (hooks / "pre-receive.d" / "casectl" if (hooks / "pre-receive.d").is_dir()
+              else hooks / "pre-receive")
     if target.exists() and not force and \
             HOOK_MARK not in target.read_text(encoding="utf-8", errors="replace"):
         raise RuleViolation("hook-exists", f"{target} exists and is not casectl's",
