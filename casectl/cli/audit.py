@@ -100,4 +100,4 @@ def pre_receive() -> None:
     for line in hooks.refusal_lines(report):
         click.echo(line, err=True)
     if not report.accepted:
-        sys.exit(1)
+        click.get_current_context().exit(1)
