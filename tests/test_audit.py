@@ -413,3 +413,17 @@ def test_a_deactivated_agent_cannot_act() -> None:
         cases=(auditing.CaseChange("cases/2026/11/6G8QMBW2Z6.yaml", None, case),))
     assert [(f.rule, "deactivated" in f.message) for f in auditing.check_commit(facts)] == [
         ("author", True)]
+
+
+def test_a_cache_line_cut_short_is_checked_again(desk) -> None:
+    case_id = new_case(desk)
+    case_file(desk, case_id).unlink()
+    bad = hand_commit(desk, "remove", case_trailers(case_id, "log", "kari"))
+    first = audit(desk)
+    log = next((desk / ".git" / "casectl").glob("audit-*.log"))
+    lines = log.read_text().splitlines()
+    cut = [line if not line.startswith(bad) else line[:len(bad)] for line in lines]
+    log.write_text("\n".join(cut) + "\n")  # as if the disk filled up after the id
+    again = audit(desk)
+    assert again[0] == 4 and again[1]["checked"] == 1
+    assert again[1]["findings"] == first[1]["findings"]

@@ -209,8 +209,7 @@ def check(root: Path, commits: Sequence[tuple[str, tuple[str, ...]]],
 
 class Cache:
     """Results by commit id, for the rules of auditing.RULES_VERSION: one
-    line per commit, the id alone when it was clean, else the id, a tab and
-    its findings as JSON. A commit's result depends only on the commit and
+    line per commit, its id, a tab and its findings as JSON ([] when clean). A commit's result depends only on the commit and
     its parents, which never change, so a result once found stands."""
 
     def __init__(self, root: Path) -> None:
@@ -221,17 +220,33 @@ class Cache:
     def load(self) -> Cache:
         if self.path is None or not self.path.exists():
             return self
-        with open(self.path, encoding="utf-8") as handle:
+        lines = 0
+        with open(self.path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
+                lines += 1
                 if not line.endswith("\n"):
                     break  # a run killed while writing: the rest is checked again
                 sha, _, found = line.rstrip("\n").partition("\t")
                 try:
                     self.results[sha] = [Finding(sha, case, rule, message) for case, rule, message
-                                         in json.loads(found)] if found else []
+                                         in json.loads(found)]
                 except (ValueError, TypeError):
                     continue
+        if lines > 2 * len(self.results) + 1000:  # --no-cache runs append again: compact
+            self._rewrite()
         return self
+
+    def _rewrite(self) -> None:
+        assert self.path is not None
+        temp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            temp.unlink(missing_ok=True)
+            saved, self.path = self.path, temp
+            self.add(dict(self.results))
+            self.path = saved
+            os.replace(temp, saved)
+        except OSError:
+            temp.unlink(missing_ok=True)
 
     def add(self, results: Mapping[str, list[Finding]]) -> None:
         self.results.update(results)
@@ -239,16 +254,22 @@ class Cache:
             return
         lines = []
         for sha, found in results.items():
-            if found:
-                lines.append(sha + "\t" + json.dumps([[f.case, f.rule, f.message]
-                                                     for f in found], ensure_ascii=False))
-            else:
-                lines.append(sha)
+            # "[]" written out for a clean commit too: a line cut short
+            # anywhere (a full disk) no longer parses, and is checked again.
+            lines.append(sha + "\t" + json.dumps([[f.case, f.rule, f.message] for f in found],
+                                                 ensure_ascii=False))
+        data = ("\n".join(lines) + "\n").encode("utf-8")
         try:
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write("\n".join(lines) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            # One write on an O_APPEND descriptor: two audits running at once
+            # append whole runs, never lines torn into each other.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                written = os.write(fd, data)
+                if written != len(data):  # a full disk: what is torn is read as unknown
+                    os.write(fd, b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         except OSError:
             pass  # no cache is only slower
 
