@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 from . import model, roles
 
 # Bump when a rule changes: cached results of older rules are not reused.
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 
 # Rule names, as reports and --format json give them.
 APPEND_ONLY = "append-only"
@@ -210,21 +210,30 @@ def _event_id(event: Any) -> Any:
 def appended_events(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
                     ) -> tuple[list[Any], list[str]]:
     """(the events ``after`` added, what it did to the events ``before``
-    had): every earlier event must be there, unchanged, in the same place."""
+    had): every earlier event must be there, unchanged, and in the same
+    order among themselves. A new event may stand between them: the merge
+    driver writes a log in replay order, so a `git pull --rebase` puts an
+    event where its time belongs, not at the end."""
     old, new = _events(before), _events(after)
     problems = []
     new_by_id = {_event_id(e): e for e in new}
-    for position, event in enumerate(old):
+    for event in old:
         ident = _event_id(event)
         if ident not in new_by_id:
             problems.append(f"event {ident} ({_kind(event)}) was removed")
         elif new_by_id[ident] != event:
             problems.append(f"event {ident} ({_kind(event)}) was edited")
-        elif position >= len(new) or _event_id(new[position]) != ident:
-            problems.append(f"event {ident} ({_kind(event)}) was moved from position "
-                            f"{position + 1}")
-    return new[len(old):] if not problems else [e for e in new if _event_id(e) not in
-                                                {_event_id(o) for o in old}], problems
+    old_ids = [_event_id(e) for e in old]
+    known = set(old_ids)
+    kept = [_event_id(e) for e in new if _event_id(e) in known]
+    expected = [ident for ident in old_ids if ident in new_by_id]
+    for position, (was, now) in enumerate(zip(expected, kept)):
+        if was != now:
+            event = new_by_id[now]
+            problems.append(f"event {now} ({_kind(event)}) was moved from position "
+                            f"{old_ids.index(now) + 1} to before event {was}")
+            break
+    return [e for e in new if _event_id(e) not in known], problems
 
 
 def _kind(event: Any) -> str:

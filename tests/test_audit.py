@@ -120,13 +120,27 @@ def test_removed_and_reordered_events_are_found(desk) -> None:
     assert act(desk, "log", case_id, "to").exit_code == 0
     path = case_file(desk, case_id)
     doc = load_yaml(path)
-    doc["log"] = [doc["log"][0], doc["log"][2]]  # the first work log taken out
-    path.write_text(yamlio.dump(model.with_header(case_id, doc["log"])), encoding="utf-8")
-    hand_commit(desk, "cleanup", case_trailers(case_id, "log", "kari"))
+    first, second = doc["log"][1], doc["log"][2]
+    doc["log"] = [doc["log"][0], second, first]  # swapped (replay order is by time anyway)
+    append_event(desk, case_id, "kari", "worklog", {"text": "tre"})
+    path.write_text(yamlio.dump(model.with_header(case_id, doc["log"] + [
+        load_yaml(path)["log"][-1]])), encoding="utf-8")
+    swapped = hand_commit(desk, "reorder", case_trailers(case_id, "log", "kari"))
+    doc = load_yaml(path)
+    doc["log"] = [e for e in doc["log"] if e["id"] != first["id"]]  # the first work log out
+    append_event(desk, case_id, "kari", "worklog", {"text": "fire"},
+                 at="2026-11-24T11:00:00+01:00")
+    path.write_text(yamlio.dump(model.with_header(case_id, doc["log"] + [
+        load_yaml(path)["log"][-1]])), encoding="utf-8")
+    removed = hand_commit(desk, "cleanup", case_trailers(case_id, "log", "kari"))
     code, report = audit(desk)
     assert code == 4
-    messages = " ".join(f["message"] for f in report["findings"])
-    assert "was removed" in messages and "was moved" in messages
+    assert {(f["commit"], f["rule"]) for f in report["findings"]} == {
+        (swapped, "append-only"), (removed, "append-only")}
+    by_commit = {f["commit"]: f["message"] for f in report["findings"]}
+    assert f"event {first['id']}" in by_commit[swapped] or \
+        f"event {second['id']}" in by_commit[swapped]
+    assert "was moved" in by_commit[swapped] and "was removed" in by_commit[removed]
 
 
 def test_a_deleted_case_is_found(desk) -> None:
@@ -427,3 +441,22 @@ def test_a_cache_line_cut_short_is_checked_again(desk) -> None:
     again = audit(desk)
     assert again[0] == 4 and again[1]["checked"] == 1
     assert again[1]["findings"] == first[1]["findings"]
+
+
+def test_a_pull_with_rebase_that_puts_an_event_where_its_time_belongs_is_clean(
+        desk, merge_driver_on_path, monkeypatch) -> None:
+    case_id = new_case(desk, "--team", "servicedesk")
+    git(desk, "branch", "upstream")
+    monkeypatch.setenv("CASECTL_NOW", "2026-11-24T09:10:00+01:00")
+    assert act(desk, "log", case_id, "min, tidligst").exit_code == 0
+    git(desk, "switch", "-q", "upstream")
+    monkeypatch.setenv("CASECTL_NOW", "2026-11-24T09:20:00+01:00")
+    assert act(desk, "log", case_id, "deres, senere", agent="ingrid").exit_code == 0
+    git(desk, "switch", "-q", "main")
+    done = subprocess.run(["git", *IDENTITY, "rebase", "-q", "upstream"], cwd=desk,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    texts = [e["data"].get("text") for e in load_case(desk, case_id)["log"]]
+    assert texts[1:] == ["min, tidligst", "deres, senere"]  # inserted before theirs
+    code, report = audit(desk)
+    assert code == 0, report
