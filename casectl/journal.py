@@ -895,9 +895,6 @@ def ensure_merge_driver(root: Path) -> None:
 
 # ---------------------------------------------------------------- walking history (audit)
 
-ZERO = "0" * 40
-
-
 def is_bare(path: Path) -> bool:
     """Whether ``path`` is (inside) a bare repository."""
     done = run(path, "rev-parse", "--is-bare-repository", check=False)
@@ -908,7 +905,9 @@ def rev_parse(root: Path, rev: str) -> str | None:
     """The commit ``rev`` names, or None when it names none."""
     done = run(root, "rev-parse", "--quiet", "--verify", "--end-of-options", f"{rev}^{{commit}}",
                check=False)
-    return done.stdout.decode().strip() or None if done.returncode == 0 else None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode().strip() or None
 
 
 def walk(root: Path, include: Sequence[str], exclude: Sequence[str] = (),
