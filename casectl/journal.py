@@ -60,12 +60,32 @@ _KEPT_GIT_VARIABLES = frozenset({
 _KEPT_GIT_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "GIT_TRACE")
 
 
+# What a pre-receive hook must keep: the pushed objects wait in a
+# quarantine directory that only these variables name, so a hook that
+# cleared them would not find the very commits it has to judge. Kept only
+# after ``keep_quarantine`` (the hook calls it), never by default.
+QUARANTINE_VARIABLES = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                        "GIT_QUARANTINE_PATH")
+_PASSED_THROUGH: dict[str, str] = {}
+
+
+def keep_quarantine() -> dict[str, str]:
+    """Pass the pre-receive quarantine's variables (as set now) to every git
+    process started from here on; what was kept."""
+    _PASSED_THROUGH.clear()
+    _PASSED_THROUGH.update({name: os.environ[name] for name in QUARANTINE_VARIABLES
+                            if os.environ.get(name)})
+    return dict(_PASSED_THROUGH)
+
+
 def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for a git process: the caller's, without git's
-    repository variables, plus ``extra``."""
+    repository variables (but those ``keep_quarantine`` chose to keep),
+    plus ``extra``."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith("GIT_") or key in _KEPT_GIT_VARIABLES
            or key.startswith(_KEPT_GIT_PREFIXES)}
+    env.update(_PASSED_THROUGH)
     env["GIT_TERMINAL_PROMPT"] = "0"  # never a password prompt in a script
     if extra:
         env.update(extra)
@@ -1201,3 +1221,180 @@ def merge(root: Path, rev: str, driver: str, env: Mapping[str, str]) -> MergeOut
 
 def merge_abort(root: Path) -> None:
     git(root, "merge", "--abort")
+# ---------------------------------------------------------------- walking history (audit)
+
+def is_bare(path: Path) -> bool:
+    """Whether ``path`` is (inside) a bare repository."""
+    done = run(path, "rev-parse", "--is-bare-repository", check=False)
+    return done.returncode == 0 and done.stdout.strip() == b"true"
+
+
+def rev_parse(root: Path, rev: str) -> str | None:
+    """The commit ``rev`` names, or None when it names none."""
+    done = run(root, "rev-parse", "--quiet", "--verify", "--end-of-options", f"{rev}^{{commit}}",
+               check=False)
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode().strip() or None
+
+
+def walk(root: Path, include: Sequence[str], exclude: Sequence[str] = (),
+         exclude_all_refs: bool = False) -> list[tuple[str, tuple[str, ...]]]:
+    """(commit, parents) of every commit reachable from ``include`` and not
+    from ``exclude`` (nor, with ``exclude_all_refs``, from any ref: a new
+    branch's commits in a pre-receive hook), oldest first, parents before
+    children. One rev-list process."""
+    args = ["rev-list", "--topo-order", "--reverse", "--parents", *include,
+            *(f"^{rev}" for rev in exclude)]
+    if exclude_all_refs:
+        args += ["--not", "--all"]
+    found = []
+    for line in git(root, *args, "--").splitlines():
+        shas = line.split()
+        if shas:
+            found.append((shas[0], tuple(shas[1:])))
+    return found
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file a commit changed against one parent (``old``/``new``: blob
+    ids, None where the file is absent)."""
+
+    path: str
+    status: str
+    old: str | None
+    new: str | None
+
+
+def tree_changes(root: Path, commits: Sequence[tuple[str, Sequence[str]]],
+                 paths: Sequence[str]) -> dict[str, list[list[Change]]]:
+    """For each of ``commits`` (commit, parents), the files under ``paths``
+    it changed against each of its parents in order (a root commit: against
+    nothing), from one ``diff-tree --stdin`` process however many commits
+    there are."""
+    if not commits:
+        return {}
+    # One "COMMIT PARENT" line per parent, and --always: a header for every
+    # line even when nothing changed against that parent, so a merge's
+    # blocks are told apart by their order (`-m` leaves out empty ones).
+    lines = "".join(f"{sha} {parent}\n" if parents else f"{sha}\n"
+                    for sha, parents in commits for parent in (parents or [""]))
+    out = run(root, "diff-tree", "--stdin", "-r", "--raw", "-z", "--no-renames", "--root",
+              "--always", "--", *paths, input=lines).stdout
+    found: dict[str, list[list[Change]]] = {}
+    tokens = out.split(b"\0")
+    position = 0
+    current: list[Change] | None = None
+    while position < len(tokens):
+        token = tokens[position]
+        position += 1
+        if not token or token == b"\n":
+            continue
+        if token.startswith(b":"):
+            fields = token[1:].split()
+            path = tokens[position].decode("utf-8", "surrogateescape")
+            position += 1
+            old, new = fields[2].decode(), fields[3].decode()
+            if current is not None:
+                current.append(Change(path, fields[4].decode()[:1],
+                                      None if set(old) == {"0"} else old,
+                                      None if set(new) == {"0"} else new))
+            continue
+        sha = token.decode().strip()
+        current = []
+        found.setdefault(sha, []).append(current)
+    return found
+
+
+def object_ids(root: Path, specs: Sequence[str]) -> dict[str, str | None]:
+    """The object id each ``rev:path`` names (None: no such file there),
+    from one ``cat-file --batch-check`` process."""
+    if not specs:
+        return {}
+    out = git(root, "cat-file", "--batch-check", input="".join(f"{s}\n" for s in specs))
+    found: dict[str, str | None] = {}
+    for spec, line in zip(specs, out.splitlines()):
+        parts = line.split()
+        found[spec] = parts[0] if len(parts) == 3 and parts[1] != "missing" else None
+    return found
+
+
+class ObjectReader:
+    """One ``git cat-file --batch`` process that reads objects one at a time
+    as they are asked for, however many: an audit reads each blob once, in
+    the order it needs them, without holding them all in memory."""
+
+    def __init__(self, root: Path) -> None:
+        self.process = _spawn(root, ["cat-file", "--batch"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def read(self, name: str) -> tuple[str, bytes] | None:
+        """(type, content) of the object ``name`` (an id or rev:path), or None."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3:
+            if not header:
+                raise OperationFailed("git cat-file stopped answering",
+                                      "check the repository with 'git fsck'")
+            return None
+        size = int(header[2])
+        data = stdout.read(size + 1)[:size]
+        return header[1].decode(), data
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class RawCommit:
+    """What a commit object says: parents, author, committer, whether it
+    carries a signature (gpg or ssh: a ``gpgsig`` header; whether the key
+    is trusted is git's to verify, `git log --show-signature`), message."""
+
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    committer_name: str
+    committer_email: str
+    signed: bool
+    message: str
+
+    @property
+    def trailers(self) -> dict[str, list[str]]:
+        return parse_trailers(self.message)
+
+
+_PERSON = re.compile(r"^(.*?) <([^>]*)> ")
+
+
+def parse_commit(data: bytes) -> RawCommit:
+    """A commit object as ``cat-file`` gives it."""
+    head_part, _, body = data.partition(b"\n\n")
+    parents: list[str] = []
+    people: dict[str, tuple[str, str]] = {}
+    signed = False
+    for line in head_part.decode("utf-8", "replace").split("\n"):
+        key, _, value = line.partition(" ")
+        if key == "parent":
+            parents.append(value.strip())
+        elif key in ("author", "committer"):
+            match = _PERSON.match(value)
+            people[key] = (match[1], match[2]) if match else (value, "")
+        elif key in ("gpgsig", "gpgsig-sha256"):
+            signed = True
+    author = people.get("author", ("", ""))
+    committer = people.get("committer", ("", ""))
+    return RawCommit(tuple(parents), author[0], author[1], committer[0], committer[1], signed,
+                     body.decode("utf-8", "replace"))

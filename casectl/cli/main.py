@@ -34,6 +34,7 @@ COMMANDS = {
     "report": "report:report",
     "ci": "ci:ci",
     "sync": "sync:sync_",
+    "audit": "audit:audit", "hook": "audit:hook",
 }
 
 
