@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash tools/demo.sh

@@ -138,8 +138,10 @@ def test_five_clones_on_twenty_cases_converge(desk: Path, tmp_path: Path, monkey
         assert not git(repo, "ls-files", "--unmerged")
         validated = act(repo, "validate", agent=agent_of[repo])
         assert validated.exit_code == 0, (repo.name, validated.output)
-        # AUDIT: the lead adds `casectl audit` here once the audit helper's
-        # work is merged: assert act(repo, "audit").exit_code == 0 in every clone.
+        # Every commit of every clone, merges included, passes the audit:
+        # appended events only, trailers, authors and roles as the table says.
+        audited = act(repo, "audit", agent=agent_of[repo])
+        assert audited.exit_code == 0, (repo.name, audited.output)
     for path in reference:
         doc = load_yaml(desk / path)
         assert {k: doc[k] for k in model.HEADER_KEYS} == model.replay(doc["id"], doc["log"])
