@@ -67,7 +67,9 @@ PEOPLE: Final = {agent.id: agent for agent in AGENTS}
 def environ(work: Path) -> dict[str, str]:
     home = work / "home"
     home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.no\n")
+    # No identity: casectl commits as the acting agent (an identity that is
+    # no agent may not act in an agent's name once roles bind).
+    (home / ".gitconfig").write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "CASECTL_"))}
     env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
                GIT_CONFIG_NOSYSTEM="1", LC_ALL="C.UTF-8")
