@@ -93,21 +93,21 @@ def main(argv: list[str] | None = None) -> int:
 
     different: list[float] = []
     same: list[float] = []
+    def exchange(b_case: str, b_text: str, a_case: str, a_text: str) -> float:
+        """B takes what A pushed, logs and pushes; A logs and syncs, timed."""
+        casectl(two, "sync")
+        casectl(two, "log", b_case, b_text)
+        casectl(two, "sync")
+        casectl(one, "log", a_case, a_text)
+        return timed_sync()
+
     for round_ in range(rounds):
         bench.log("warm-up" if round_ == 0 else f"round {round_}/{args.runs}")
-        casectl(two, "sync")  # B takes what A pushed last round
         a_case, b_case, both = open_ids[3 * round_:3 * round_ + 3]
-        casectl(two, "log", b_case, "Fulgt opp fra klone B.")
-        casectl(two, "sync")
-        casectl(one, "log", a_case, "Fulgt opp fra klone A.")
-        seconds = timed_sync()
+        seconds = exchange(b_case, "Fulgt opp fra klone B.", a_case, "Fulgt opp fra klone A.")
         if round_:
             different.append(seconds)
-        casectl(two, "sync")
-        casectl(two, "log", both, "Samme sak, klone B.")
-        casectl(two, "sync")
-        casectl(one, "log", both, "Samme sak, klone A.")
-        seconds = timed_sync()
+        seconds = exchange(both, "Samme sak, klone B.", both, "Samme sak, klone A.")
         if round_:
             same.append(seconds)
     head = bench.run(["git", "rev-parse", "HEAD"], one, plain).stdout.strip()
