@@ -70,6 +70,39 @@ def test_validate_quotes_no_protected_text(desk: Path) -> None:
     assert {p["field"] for p in problems} >= {"subject"}
 
 
+def test_search_ranking_does_not_count_words_in_hidden_cases(desk: Path) -> None:
+    # Two open cases match both words; which comes first depends on how rare
+    # each word is. Protected cases the reader may not see, full of one of
+    # the words, must not change it (it would say the word is in them).
+    for filler in ("Skriveren", "Nettet", "Telefonen"):
+        new_case(desk, subject=f"{filler} virker ikke")
+    first = new_case(desk, subject="alfa alfa beta")
+    second = new_case(desk, subject="alfa beta beta")
+
+    def order() -> list[str]:
+        rows = json.loads(ok(act(desk, "search", "alfa beta", "--json", agent="mette")))
+        return [row["id"] for row in rows]
+    before = order()
+    assert sorted(before) == sorted([first, second])
+    for n in range(3):
+        new_case(desk, "--protected", "--reporter", f"{NAME} <{EMAIL}>",
+                 subject=f"beta hemmelig {n}")
+    assert order() == before
+    # the registrant finds her own protected cases, and the open ones still rank
+    mine = json.loads(ok(act(desk, "search", "beta", "--json")))
+    assert len(mine) == 5 and sum(row["protected"] for row in mine) == 3
+
+
+def test_unprotecting_moves_a_case_back_into_everyones_search(desk: Path) -> None:
+    case_id = protected_case(desk)
+    assert case_id not in ok(act(desk, "search", "Svensson", agent="per"))
+    ok(act(desk, "edit", case_id, "--unprotected"))
+    assert case_id in ok(act(desk, "search", "Svensson", agent="per"))
+    ok(act(desk, "edit", case_id, "--protected"))
+    assert case_id not in ok(act(desk, "search", "Svensson", agent="per"))
+    assert case_id in ok(act(desk, "search", "Svensson"))
+
+
 @pytest.fixture
 def pair(desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from test_sync import make_remote, clone, NOW
