@@ -147,3 +147,22 @@ def test_the_outsider_json_keeps_the_keys_and_exit_codes(desk: Path) -> None:
     assert {row["id"] for row in rows} == {case_id, plain}
     assert act(desk, "show", "0000000000", agent="per").exit_code == 3
     assert run("--repo", str(desk), "--as", "per", "validate").exit_code == 0
+
+
+def test_the_activity_report_on_a_desk_without_roles_leaves_out_what_its_reader_may_not_see(
+        empty_repo: Path) -> None:
+    # agents listed, no admin: roles do not bind, so anyone may run the
+    # report; but protection holds all the same, so it must not confirm to
+    # per that this address is a protected case's reporter
+    for agent, roles in (("kari", ("receiver", "handler")), ("per", ("handler",))):
+        ok(run("--repo", str(empty_repo), *(("--as", "kari") if agent != "kari" else ()),
+               "agent", "add", agent, "--name", agent.title(), "--email",
+               f"{agent}@helse.example.no", *(f"--role={role}" for role in roles)))
+    hidden = new_case(empty_repo, "--reporter", f"{NAME} <{EMAIL}>", "--protected",
+                      subject=SUBJECT)
+    plain = new_case(empty_repo, "--reporter", f"{NAME} <{EMAIL}>", subject="Skrivaren")
+    seen = json.loads(ok(act(empty_repo, "report", "activity", "--reporter", EMAIL, "--json",
+                             agent="per")))
+    assert {row["case"] for row in seen} == {plain}
+    mine = json.loads(ok(act(empty_repo, "report", "activity", "--reporter", EMAIL, "--json")))
+    assert {row["case"] for row in mine} == {hidden, plain}
