@@ -22,9 +22,9 @@ from . import journal, model, protection, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "8"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
+SCHEMA_VERSION = "9"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
 # 6: tasks, last_reply_ts; SLA level, due, breach and risk instants; 7: sla_pinned -1;
-# 8: protected, registered_by, reporter_emails (protected identity)
+# 8: protected, registered_by, reporter_emails (protected identity); 9: texts_protected
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
@@ -70,6 +70,8 @@ CREATE INDEX IF NOT EXISTS cases_team ON cases (team, is_open);
 CREATE INDEX IF NOT EXISTS cases_assignee ON cases (assignee, is_open);
 CREATE INDEX IF NOT EXISTS cases_breach ON cases (is_open, breach_ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
+    subject, body, tokenize = 'unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE IF NOT EXISTS texts_protected USING fts5(
     subject, body, tokenize = 'unicode61 remove_diacritics 0');
 """
 
@@ -122,8 +124,8 @@ def _prepare(conn: sqlite3.Connection) -> None:
                     # Tables, but not ours: whatever this is, it is not to
                     # be dropped table by table nor queried as an index.
                     raise _Damaged("it held some other database")
-                for table in ("meta", "cases", "unreadable", "texts", "tasks",
-                              "reporter_emails"):
+                for table in ("meta", "cases", "unreadable", "texts", "texts_protected",
+                              "tasks", "reporter_emails"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in filter(str.strip, _DDL.split(";")):
                     conn.execute(statement)
@@ -444,6 +446,7 @@ _ROW_COLUMNS = ("id", "path", "status", "priority", "priority_rank", "type", "ca
                 "assignee", "subject", "reporter", "created", "updated", "created_ts",
                 "updated_ts", "is_open", "last_reply_ts", "sla", "due", "due_ts", "breach_ts",
                 "risk_ts", "sla_pinned", "protected", "registered_by")  # as _row
+_PROTECTED_AT = _ROW_COLUMNS.index("protected")
 _INSERT_CASE = (f"INSERT INTO cases ({', '.join(_ROW_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_ROW_COLUMNS))})")
 
@@ -459,7 +462,11 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
             continue
         text, tasks, emails = second
         rowid = conn.execute(_INSERT_CASE, first).lastrowid
-        conn.execute("INSERT INTO texts (rowid, subject, body) VALUES (?, ?, ?)",
+        # A protected person's case has its words in a table of their own:
+        # the ranking of everyone's search counts words over `texts` alone
+        # (see search).
+        table = "texts_protected" if first[_PROTECTED_AT] else "texts"
+        conn.execute(f"INSERT INTO {table} (rowid, subject, body) VALUES (?, ?, ?)",
                      (rowid, *text))
         conn.executemany(_INSERT_TASK, [(rowid, *task) for task in tasks])
         conn.executemany("INSERT INTO reporter_emails VALUES (?, ?)",
@@ -470,6 +477,7 @@ def _forget(conn: sqlite3.Connection, path: str) -> None:
     conn.execute("DELETE FROM unreadable WHERE path = ?", (path,))
     for (rowid,) in conn.execute("SELECT rowid FROM cases WHERE path = ?", (path,)).fetchall():
         conn.execute("DELETE FROM texts WHERE rowid = ?", (rowid,))
+        conn.execute("DELETE FROM texts_protected WHERE rowid = ?", (rowid,))
         conn.execute("DELETE FROM tasks WHERE case_rowid = ?", (rowid,))
         conn.execute("DELETE FROM reporter_emails WHERE case_rowid = ?", (rowid,))
         conn.execute("DELETE FROM cases WHERE rowid = ?", (rowid,))
@@ -541,6 +549,7 @@ def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
     if head is None:
         conn.execute("DELETE FROM cases")
         conn.execute("DELETE FROM texts")
+        conn.execute("DELETE FROM texts_protected")
         conn.execute("DELETE FROM tasks")
         conn.execute("DELETE FROM reporter_emails")
         conn.execute("DELETE FROM unreadable")
@@ -554,6 +563,7 @@ def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
     if changes is None:
         conn.execute("DELETE FROM cases")
         conn.execute("DELETE FROM texts")
+        conn.execute("DELETE FROM texts_protected")
         conn.execute("DELETE FROM tasks")
         conn.execute("DELETE FROM reporter_emails")
         conn.execute("DELETE FROM unreadable")
@@ -702,17 +712,34 @@ def search(root: Path, text: str, limit: int | None = None, hide_for: str | None
     """Cases whose words match. A protected case the reader ``hide_for``
     may not see (``_hidden``) is left out whatever matched: all its words
     are the person's or the case's free text, so even its being found
-    would say that a name or an address is in it."""
+    would say that a name or an address is in it.
+
+    Nor may it move the others: bm25 weighs a word by how many cases hold
+    it, so protected cases' words are kept in ``texts_protected`` and the
+    open cases rank by ``texts`` alone. The protected ones a reader may
+    see come first (few, and theirs to work), newest first: ranked among
+    themselves they would be weighed by the hidden ones' words."""
     hidden, hidden_args = _hidden("c", hide_for)
-    sql = (f"SELECT {', '.join('c.' + c for c in COLUMNS)}, c.protected, "
-           "snippet(texts, -1, '[', ']', '...', 12) AS match "
+    columns = ", ".join("c." + c for c in COLUMNS)
+    sql = (f"SELECT * FROM (SELECT {columns}, c.protected, 0 AS grp, bm25(texts) AS rank, "
+           "c.created_ts AS ts, snippet(texts, -1, '[', ']', '...', 12) AS match "
            "FROM texts JOIN cases c ON c.rowid = texts.rowid WHERE texts MATCH ? "
-           f"AND NOT {hidden} ORDER BY bm25(texts), c.created_ts DESC")
-    args: list[Any] = [_fts_query(text), *hidden_args]
+           f"UNION ALL SELECT {columns}, c.protected, -1 AS grp, 0 AS rank, "
+           "c.created_ts AS ts, snippet(texts_protected, -1, '[', ']', '...', 12) AS match "
+           "FROM texts_protected JOIN cases c ON c.rowid = texts_protected.rowid "
+           f"WHERE texts_protected MATCH ? AND NOT {hidden}) ORDER BY grp, rank, ts DESC")
+    words = _fts_query(text)
+    args: list[Any] = [words, words, *hidden_args]
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
-    return _answer(root, lambda conn: _shown(_records(conn.execute(sql, args))))
+
+    def ask(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        found = _records(conn.execute(sql, args))
+        for row in found:
+            del row["grp"], row["rank"], row["ts"]
+        return _shown(found)
+    return _answer(root, ask)
 
 
 def reporter_cases(root: Path, email: str) -> tuple[list[dict[str, Any]], list[str]]:

@@ -10,7 +10,8 @@ decides it says nothing about the person.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import re
+from typing import Any, Mapping, Sequence
 
 from .model import Case, Event
 
@@ -67,6 +68,8 @@ def masked_event(event: Mapping[str, Any]) -> Event:
     kind = event.get("kind")
     hidden = MASKED_BY_KIND.get(str(kind), frozenset())
     data = event.get("data") or {}
+    if not isinstance(data, Mapping):  # a hand-edited file: whatever it holds is hidden
+        return {**event, "data": masked_value(data)}
     return {**event, "data": {key: value if key in KEPT_DATA_KEYS and key not in hidden
                               else masked_value(value) for key, value in data.items()}}
 
@@ -89,6 +92,54 @@ def masked_case(case: Mapping[str, Any]) -> Case:
     shown["protected"] = True
     shown["masked"] = True
     return shown
+
+
+def hidden_texts(case: Mapping[str, Any]) -> list[str]:
+    """Every string of ``case`` that masking hides, longest first: what a
+    message about the case (a refusal, a problem validate finds) must not
+    quote to one who may not see it (``scrubbed``)."""
+    found: set[str] = set()
+
+    def walk(original: Any, masked: Any) -> None:
+        if isinstance(original, str):
+            if masked == MARK and original != MARK and len(original.strip()) > 1:
+                found.add(original.strip())
+        elif isinstance(original, Mapping) and isinstance(masked, Mapping):
+            for key, value in original.items():
+                walk(value, masked.get(key))
+        elif isinstance(original, list) and isinstance(masked, list):
+            for value, shown in zip(original, masked):
+                walk(value, shown)
+    walk(case, masked_case(case))
+    return sorted(found, key=len, reverse=True)
+
+
+def scrubbed(text: str, hidden: Sequence[str]) -> str:
+    """``text`` with each of ``hidden`` (hidden_texts) that stands as a
+    whole word or more replaced by MARK: a rule's refusal or validate's
+    problem keeps its ids, keys and counts and loses the person's words."""
+    for secret in hidden:
+        if secret in text:
+            text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", MARK, text)
+    return text
+
+
+def ever_marked(document: Mapping[str, Any]) -> bool:
+    """Whether a case file's reporter is, or ever was, marked protected, by
+    its header or any event of its log: validate errs on the person's side,
+    as a hand edit may have dropped the header's mark."""
+    state = is_protected(document)
+    for event in document.get("log") or ():
+        data = event.get("data") if isinstance(event, Mapping) else None
+        if not isinstance(data, Mapping):
+            continue
+        if event.get("kind") == "created" and isinstance(data.get("reporter"), Mapping):
+            state = state or data["reporter"].get("protected") is True
+        changes = data.get("changes") if event.get("kind") == "edited" else None
+        change = changes.get("reporter.protected") if isinstance(changes, Mapping) else None
+        if isinstance(change, Mapping):
+            state = state or change.get("new") is True
+    return state
 
 
 def reporter_emails(doc: Mapping[str, Any]) -> list[str]:

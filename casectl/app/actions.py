@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 from .. import clock, config as configmod, ids, journal, model, protection, roles, schema, \
     store, transaction, workflow, yamlio
-from ..errors import InvalidData, RuleViolation, UsageError
+from ..errors import CasectlError, InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
 from . import triage
 from .schema_support import desk_is_older, older_schemas
@@ -149,15 +149,36 @@ def change_case(session: Session, case_id: str, action: str,
     with store.locked(session.root):
         transaction.recover(session.root)
         rel, case = load_case(session, case_id)
-        _require_role(session, action, model.header_of(case))
-        # The header and the log: some rules count events (contact attempts
-        # since the case was solved), not just the state replay left.
-        steps = decide({**model.header_of(case), "log": case["log"]})
-        events = _events(session, case["log"], steps)
-        # The file's own id (checked equal to its name), not the prefix typed.
-        updated = model.with_header(case["id"], case["log"] + events)
-        _save(session, rel, updated, action, events)
+        try:
+            _require_role(session, action, model.header_of(case))
+            # The header and the log: some rules count events (contact attempts
+            # since the case was solved), not just the state replay left.
+            steps = decide({**model.header_of(case), "log": case["log"]})
+            events = _events(session, case["log"], steps)
+            # The file's own id (checked equal to its name), not the prefix typed.
+            updated = model.with_header(case["id"], case["log"] + events)
+            _save(session, rel, updated, action, events)
+        except CasectlError as refused:
+            _scrub_for_outsider(session, case, refused)
+            raise
     return updated
+
+
+def _scrub_for_outsider(session: Session, case: Case, error: CasectlError) -> None:
+    """A refusal on a protected person's case, told to one who may not see
+    it, quotes none of its texts (a rule naming the open tasks by subject):
+    the message keeps its ids and counts, the person's words read as the
+    marker. Changed in place, so its class, rule and exit code stay."""
+    if not protection.is_protected(case):
+        return
+    from . import protected_views
+
+    if protected_views.may_see(session, protected_views.viewer(session), case):
+        return
+    hidden = protection.hidden_texts(case)
+    error.message = protection.scrubbed(error.message, hidden)
+    error.hint = protection.scrubbed(error.hint, hidden) if error.hint else error.hint
+    error.args = (error.message,)
 
 
 def new_case(session: Session, *, subject: str | None, description: str | None = None,
@@ -309,10 +330,19 @@ def triage_case(session: Session, case_id: str, team: str | None,
     case is routed (to ``team``, whose questions they must be, when named)."""
     if not answers:
         raise UsageError("no answers given", f"casectl triage {case_id} --answer KEY=VALUE")
+    from . import protected_views
+
     config = session.config
     team_id = config.check_team(team) if team else None
-    return change_case(session, case_id, "triage",
-                       lambda case: triage.triage_case(config, case, team_id, answers))
+    viewer = protected_views.viewer(session)
+
+    def decide(case: Case) -> list[workflow.Step]:
+        # As edit: triaging a protected person's case by one who may not see
+        # it would say whether a guessed answer was right ("has these
+        # answers already"), and overwrite answers they cannot read.
+        protected_views.require_sight(session, viewer, case, "triage")
+        return triage.triage_case(config, case, team_id, answers)
+    return change_case(session, case_id, "triage", decide)
 
 
 def log(session: Session, case_id: str, text: str | None, *, internal: bool = False,

@@ -77,7 +77,14 @@ def activity(session: Session, reporter: str, since: datetime | None = None
 
 def _confirmed(session: Session, address: str, candidates: dict[str, str]) -> dict[str, str]:
     """The candidates whose committed file says the address was their
-    reporter's: the index is derived data, the files are the record."""
+    reporter's: the index is derived data, the files are the record. A
+    protected person's case its reader may not see is left out: on a desk
+    whose roles do not bind anyone may run the report, and its finding the
+    case would say the address is that protected person's (an auditor sees
+    every case)."""
+    from . import protected_views
+
+    reader = protected_views.viewer(session)
     head = journal.head(session.root)
     if head is None:
         return {}
@@ -87,7 +94,8 @@ def _confirmed(session: Session, address: str, candidates: dict[str, str]) -> di
             doc = yamlio.load(blob.decode("utf-8"), path)
         except (InvalidData, UnicodeDecodeError):
             continue
-        if isinstance(doc, dict) and address in protection.reporter_emails(doc):
+        if isinstance(doc, dict) and address in protection.reporter_emails(doc) \
+                and protected_views.may_see(session, reader, doc):
             confirmed[path] = candidates[path]
     return confirmed
 

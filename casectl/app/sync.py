@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import ids, index, journal, model, roles, store, transaction, yamlio
+from .. import ids, index, journal, model, protection, roles, store, transaction, yamlio
 from ..errors import InvalidData, NotFound, Offline, OperationFailed, RuleViolation
 from .session import Session
 
@@ -361,7 +361,10 @@ def renumber(session: Session, collision: Collision, tracking: str) -> str:
     else:
         text = yamlio.dump(renumbered)
     message = journal.message(
-        f"{new_id} {RENUMBER}: {doc.get('subject')}",
+        # A protected person's case: no subject, as for every action on it
+        # (actions._commit_message).
+        f"{new_id} {RENUMBER}: "
+        f"{protection.MARK if protection.is_protected(doc) else doc.get('subject')}",
         [("Case", new_id), ("Action", RENUMBER), ("Agent", agent),
          (RENUMBERED_FROM, old_id)],
         f"Case {old_id} was renumbered {new_id}: another clone had given {old_id} to a "
