@@ -83,7 +83,7 @@ if (__name__ == "__main__" and PYTHON.exists()
 sys.path[:0] = [str(PROJECT), str(PROJECT / "tools")]
 from casectl import clock, ids, model, store, yamlio  # noqa: E402
 from deskdata.cases import CaseGenerator  # noqa: E402
-from deskdata.desk import ADMIN, DESK_TZ, setup_commands  # noqa: E402
+from deskdata.desk import ADMIN, AGENTS, DESK_TZ, setup_commands  # noqa: E402
 from deskdata.files import case_file  # noqa: E402
 
 ACTING_AGENT: Final = ADMIN  # the desk lead may do everything the benchmark times
@@ -150,8 +150,11 @@ class Env:
 
     def write_gitconfig(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        # The desk's admin runs the benchmark: once roles bind, only an admin
+        # (or a service identity) may act in the bench's agent's name.
+        admin = next(agent for agent in AGENTS if agent.id == ADMIN)
         (self.home / "gitconfig").write_text(
-            "[user]\n\tname = Benchmark Admin\n\temail = bench@helseikt.example\n"
+            f"[user]\n\tname = {admin.name}\n\temail = {admin.email}\n"
             "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n",
             encoding="utf-8")
 
@@ -313,7 +316,11 @@ class Bench:
     # -- choosing cases
 
     def open_cases(self) -> list[str]:
-        out = run([CASECTL, "list", "--format", "csv"], self.env.repo, self.acting).stdout
+        """Open cases of the acting agent's home team: the ones the role
+        table lets her work (a handler works her team's cases)."""
+        team = next(agent for agent in AGENTS if agent.id == ACTING_AGENT).teams[0]
+        out = run([CASECTL, "list", "--team", team, "--format", "csv"], self.env.repo,
+                  self.acting).stdout
         ids_ = [line.split(",", 1)[0] for line in out.splitlines()[1:] if line]
         self.rng.shuffle(ids_)
         return ids_
