@@ -1,0 +1,348 @@
+"""The client's roles and the audit's agree (issue 7, items 3-6), both ways,
+through the real command line on real repositories:
+
+1. whatever the client lets an agent do is audit-clean, and the server
+   hook accepts its push: one desk with roles bound is worked through
+   every command that commits, as the agents the role table allows, with
+   and without a git identity, with --as by an admin and by a service
+   identity (built once for the module; one test per command checks its
+   commits);
+2. what the client refuses by role, forged by hand (the same file change,
+   the same trailers), is an audit finding;
+3. time of configuration: each commit is judged under the casectl.yaml in
+   force before it, as the client judged it when it acted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from casectl import ids
+from helpers import case_file, copy_desk, git, head, isolated_env, load_case, load_yaml, run
+from test_audit import append_event, case_trailers, hand_commit
+from test_edit import in_terminal
+
+T0 = "2026-11-23T09:00:00+01:00"  # a Monday
+
+# id: (name, e-mail, teams, roles, service)
+AGENTS = {
+    "kari": ("Kari Nordmann", "kari@helse.example.no", ["servicedesk"], ["receiver"], False),
+    "ingrid": ("Ingrid Solberg", "ingrid@helse.example.no", ["servicedesk"], ["handler"], False),
+    "per": ("Per Hansen", "per@helse.example.no", ["nettverk"], ["handler"], False),
+    "mette": ("Mette Jørgensen", "mette@helse.example.no", ["klinisk-app"], ["handler"], False),
+    "revisor": ("Rolf Revisor", "revisor@helse.example.no", [], ["auditor"], False),
+    "intake": ("Mail intake", "intake@helse.example.no", [], [], True),
+    "boss": ("Bo Sjef", "bo@helse.example.no", [], ["admin"], False),
+}
+ADMIN = ("Åse Admin", "ase@helse.example.no")
+
+
+# ---------------------------------------------------------------- the worked desk
+
+@dataclass
+class Step:
+    label: str
+    exit_code: int
+    output: str
+    commits: list[str]
+
+
+@dataclass
+class Worked:
+    desk: Path
+    other: Path
+    remote: Path
+    steps: dict[str, Step] = field(default_factory=dict)
+    cases: dict[str, str] = field(default_factory=dict)
+    pushes: list[tuple[str, int, str]] = field(default_factory=list)  # label, exit, stderr
+    audits: dict[str, dict[str, Any]] = field(default_factory=dict)  # clone -> report
+
+    def findings_of(self, label: str) -> list[str]:
+        """What audit (in either clone) and the hook (any push) said about
+        the commits of step ``label``."""
+        shas = self.steps[label].commits
+        found = [f"audit {clone}: {f}" for clone, report in self.audits.items()
+                 for f in report["findings"] if f["commit"] in shas]
+        for push, code, stderr in self.pushes:
+            for line in stderr.splitlines():
+                if "casectl: refused: commit " in line and \
+                        any(sha.startswith(line.split("commit ")[1].split(":")[0].split()[0])
+                            for sha in shas):
+                    found.append(f"hook at push {push}: {line}")
+        return found
+
+
+def identity(repo: Path, who: tuple[str, str] | str | None) -> None:
+    """The git identity of whoever runs casectl in ``repo``: an agent's id,
+    a (name, e-mail), or none at all."""
+    for key in ("user.name", "user.email"):
+        git(repo, "config", "--unset-all", key) if _has(repo, key) else None
+    if who is None:
+        return
+    name, email = (AGENTS[who][0], AGENTS[who][1]) if isinstance(who, str) else who
+    git(repo, "config", "user.name", name)
+    git(repo, "config", "user.email", email)
+
+
+def _has(repo: Path, key: str) -> bool:
+    return subprocess.run(["git", "config", "--local", key], cwd=repo,
+                          capture_output=True).returncode == 0
+
+
+class Driver:
+    """Runs each command as a labelled step and records its commits."""
+
+    def __init__(self, worked: Worked) -> None:
+        self.worked = worked
+
+    def __call__(self, label: str, *args: str, repo: Path | None = None,
+                 as_: str | None = None, who: tuple[str, str] | str | None = None,
+                 at: str | None = None, env: dict[str, str] | None = None,
+                 input: str | None = None) -> str:
+        repo = repo or self.worked.desk
+        identity(repo, who)
+        before = head(repo)
+        extra = {**({"CASECTL_NOW": at} if at else {}), **(env or {})}
+        result = run("--repo", str(repo), *(["--as", as_] if as_ else []), *args,
+                     input=input, env=extra or None)
+        shas = git(repo, "rev-list", head(repo), f"^{before}").split()
+        assert label not in self.worked.steps, label
+        self.worked.steps[label] = Step(label, result.exit_code, result.output, shas)
+        return result.stdout.strip()
+
+
+def push(worked: Worked, label: str) -> None:
+    done = subprocess.run(["git", "push", "origin", "HEAD:main"], cwd=worked.desk,
+                          capture_output=True, text=True,
+                          env={**os.environ, "CASECTL_PUSHER": "admin"})
+    worked.pushes.append((label, done.returncode, done.stderr))
+
+
+def audit_report(repo: Path) -> dict[str, Any]:
+    result = run("--repo", str(repo), "audit", "--format", "json", "--no-cache")
+    report = json.loads(result.stdout)
+    report["exit_code"] = result.exit_code
+    return report
+
+
+@pytest.fixture(scope="module")
+def worked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worked]:
+    base = tmp_path_factory.mktemp("agree")
+    with isolated_env(tmp_path_factory.mktemp("agree-home")) as mp:
+        mp.setenv("CASECTL_NOW", T0)
+        # the venv's casectl first: git runs the merge driver by name
+        mp.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+        remote = base / "remote.git"
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+        assert run("hook", "install", "--bare", str(remote)).exit_code == 0
+        w = Worked(base / "desk", base / "other", remote)
+        do = Driver(w)
+        _setup(w, do)
+        push(w, "setup")
+        _cases(w, do)
+        push(w, "cases")
+        _sync(w, do)
+        w.audits = {"desk": audit_report(w.desk), "other": audit_report(w.other)}
+        yield w
+
+
+def _setup(w: Worked, do: Driver) -> None:
+    desk = w.desk
+    done = run("init", str(desk), "--desk", "Helse", "--phone", "+47 55 00 00 00",
+               "--country", "NO", "--ci", "gitlab")
+    w.steps["init"] = Step("init", done.exit_code, done.output, [head(desk)])
+    git(desk, "remote", "add", "origin", str(w.remote))
+    do("team-add", "team", "add", "servicedesk", "--name", "Servicedesk")
+    do("team-add-2", "team", "add", "nettverk", "--name", "Nettverk")
+    do("team-add-3", "team", "add", "klinisk-app")
+    # The first admin, added while no agent is listed: roles bind from here.
+    do("agent-add-first-admin", "agent", "add", "admin", "--name", ADMIN[0], "--email",
+       ADMIN[1], "--role", "admin", "--role", "permission-admin")
+    for ident, (name, email, teams, held, service) in AGENTS.items():
+        args = ["agent", "add", ident, "--name", name, "--email", email,
+                *[f"--team={t}" for t in teams], *[f"--role={r}" for r in held]]
+        do(f"agent-add-{ident}", *args, *(["--service"] if service else []),
+           # with the admin's git identity, and with none and --as
+           **({"who": ADMIN} if ident in ("kari", "boss") else {"as_": "admin"}))
+    do("team-set", "team", "set", "nettverk", "--question", "socket=Hvilken kontakt?",
+       who="boss")
+    do("agent-set", "agent", "set", "per", "--name", "Per H. Hansen", as_="boss")
+    do("agent-set-roles", "agent", "set", "mette", "--add-role", "receiver", who=ADMIN)
+    do("agent-add-vikar", "agent", "add", "vikar", "--name", "Vera Vikar", "--email",
+       "vikar@helse.example.no", "--team", "servicedesk", "--role", "handler", as_="admin")
+    do("agent-deactivate", "agent", "deactivate", "vikar", as_="boss")
+    do("agent-activate", "agent", "activate", "vikar", who="boss")
+    do("org-add", "org", "add", "Bergen kommune", "--sla", "gold", as_="boss")
+    do("org-set", "org", "set", "Bergen kommune", "--sla", "silver", as_="boss")
+    do("category-add", "category", "add", "Nettverk", "Tilgang", as_="boss")
+    do("ci", "ci", "github", who="boss")
+
+
+URGENT = ["--urgent", "--application", "DIPS", "--department", "Akuttmottaket", "--users",
+          "alle", "--servers", "dips-app01", "--competence", "clinical-applications",
+          "--contact", "Eva Berg", "--phone", "+47 917 22 418"]
+REPORTER = ["--reporter", "Ola Nordmann <ola@bergen.kommune.no>", "--phone", "+47 912 34 567"]
+
+
+def _cases(w: Worked, do: Driver) -> None:
+    c = w.cases
+    c["plain"] = do("new", "new", "--subject", "Skriver virker ikke", *REPORTER, as_="kari")
+    c["routed"] = do("new-team-assignee", "new", "--subject", "Nett nede i bygg 4", "--team",
+                     "nettverk", "--assignee", "per", "--answer", "socket=B4-117",
+                     "--category", "Nettverk", who="kari")
+    c["protected"] = do("new-protected", "new", "--subject", "Innlogging", "--reporter",
+                        "Anna Skjult <anna@example.no>", "--protected", as_="ingrid")
+    c["urgent"] = do("new-urgent", "new", *URGENT, as_="kari")
+    c["started"] = do("new-start", "new", "--subject", "VPN treg", "--start", who="ingrid")
+    c["matrix"] = do("new-impact", "new", "--subject", "Lab-systemet", "--impact",
+                     "departments", "--urgency", "high", "--team", "klinisk-app", as_="kari")
+    c["intake"] = do("new-by-service-as", "new", "--subject", "E-post fra bruker", *REPORTER,
+                     as_="kari", who="intake")
+    c["by-admin"] = do("new-by-admin-as", "new", "--subject", "Telefonen ringer ikke",
+                       as_="kari", who=ADMIN)
+    plain = c["plain"]
+    do("assign", "assign", plain, "--to", "vikar", "--note", "Din", as_="kari")
+    do("take", "take", plain, who="ingrid")
+    do("log", "log", plain, "Ringte brukeren", as_="ingrid")
+    do("log-internal", "log", plain, "--internal", "Intern notat", who="ingrid")
+    do("log-email", "log", plain, "--email", "Vi ser på det", as_="ingrid")
+    do("log-from-reporter", "log", plain, "--from-reporter", "Det virker ikke ennå",
+       as_="kari")
+    do("priority", "priority", plain, "high", "--reason", "Hele avdelingen", as_="ingrid")
+    do("priority-matrix", "priority", plain, "--impact", "user", "--urgency", "normal",
+       as_="kari")
+    do("start", "start", plain, as_="ingrid")
+    do("wait", "wait", plain, "--reason", "Venter på bruker", as_="ingrid")
+    do("task-add", "task", "add", plain, "--to", "per", "--subject", "Sjekk svitsjen",
+       as_="kari")
+    do("log-by-task", "log", plain, "Svitsjen er sjekket", as_="per")
+    do("task-done", "task", "done", plain, "T1", as_="per")
+    do("edit", "edit", plain, "--subject", "Skriver på rom 12 virker ikke", as_="ingrid")
+    do("edit-protected", "edit", plain, "--protected", "--reason", "Skjermet", as_="kari")
+    editor = w.desk.parent / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/^subject: .*/subject: Endret i editoren/' \"$1\"\n")
+    editor.chmod(0o755)
+    # the editor path, in a real terminal (as kari, a receiver)
+    identity(w.desk, None)
+    before = head(w.desk)
+    code, shown, stderr = in_terminal(w.desk, "edit", plain, env={"GIT_EDITOR": str(editor)})
+    w.steps["edit-editor"] = Step("edit-editor", code, shown + stderr,
+                                  git(w.desk, "rev-list", "HEAD", f"^{before}").split())
+    document = w.desk.parent / "edit.yaml"
+    document.write_text("subject: Skriver på rom 14\nreason: Flyttet\n")
+    do("edit-file", "edit", plain, "--file", str(document), as_="ingrid")
+    do("solve", "close", plain, "--solution", "Ny driver", as_="ingrid")
+    do("reopen", "reopen", plain, "--reason", "Feilen kom tilbake", as_="kari")
+    do("close-confirmed", "close", plain, "--solution", "Ny driver igjen", "--confirmed",
+       as_="ingrid")
+    routed = c["routed"]
+    do("triage", "triage", routed, "--answer", "socket=B4-118", as_="per")
+    do("handover", "handover", routed, "--to", "servicedesk", "--note",
+       "Til Ingrid Solberg", as_="per")
+    do("reject", "reject", c["matrix"], "--reason", "Dobbelt registrert", as_="kari")
+    # Unreachable: solved, then three attempts by both ways over two weeks.
+    intake = c["intake"]
+    do("assign-2", "assign", intake, "--to", "mette", as_="kari")
+    do("solve-2", "close", intake, "--solution", "Løst", as_="mette",
+       at="2026-11-24T10:00:00+01:00")
+    for n, (when, via) in enumerate((("2026-11-26T09:00:00+01:00", "phone"),
+                                     ("2026-11-27T09:00:00+01:00", "email"),
+                                     ("2026-11-30T09:00:00+01:00", "phone"))):
+        do(f"contact-{n}", "contact", intake, "--via", via, "--no-answer", as_="mette", at=when)
+    do("close-unreachable", "close", intake, "--unreachable", as_="mette",
+       at="2026-11-30T10:00:00+01:00")
+    do("log-by-service-as", "log", c["started"], "Brukeren svarte på e-post", as_="ingrid",
+       who="intake")
+    # upgrade: the desk's schemas older than this casectl's (an admin's hand commit)
+    schema = w.desk / "schemas" / "case.schema.json"
+    schema.write_text(schema.read_text().replace('"title"', '"title_old"', 1))
+    hand_commit(w.desk, "old schema", author=ADMIN)
+    do("upgrade", "upgrade", as_="boss")
+
+
+def _sync(w: Worked, do: Driver) -> None:
+    git(w.desk.parent, "clone", "-q", str(w.remote), str(w.other))
+    git(w.desk, "fetch", "-q", "origin")
+    git(w.desk, "branch", "-q", "--set-upstream-to=origin/main")
+    case_id = w.cases["started"]
+    do("log-other", "log", case_id, "Fra den andre klonen", repo=w.other, as_="ingrid",
+       at="2026-12-01T09:00:00+01:00")
+    do("sync-other", "sync", repo=w.other, as_="ingrid", env={"CASECTL_PUSHER": "admin"},
+       at="2026-12-01T09:01:00+01:00")
+    do("log-here", "log", case_id, "Fra skrivebordet", as_="ingrid",
+       at="2026-12-01T09:00:30+01:00")
+    do("sync-merge", "sync", as_="ingrid", env={"CASECTL_PUSHER": "admin"},
+       at="2026-12-01T09:02:00+01:00")
+    # Two clones mint one id: the unpushed one is renumbered.
+    saved = ids._random
+    ids._random = lambda width: "Z" * width  # type: ignore[assignment]
+    try:
+        first = do("new-here", "new", "--subject", "Skriver", as_="kari",
+                   at="2026-12-01T10:00:00+01:00")
+        second = do("new-other", "new", "--subject", "VPN", repo=w.other, as_="kari",
+                    at="2026-12-01T10:00:00+01:00")
+    finally:
+        ids._random = saved  # type: ignore[assignment]
+    assert first == second, (first, second)
+    do("sync-first", "sync", as_="kari", env={"CASECTL_PUSHER": "admin"},
+       at="2026-12-01T10:01:00+01:00")
+    do("sync-renumber", "sync", repo=w.other, as_="kari", env={"CASECTL_PUSHER": "admin"},
+       at="2026-12-01T10:02:00+01:00")
+    do("sync-last", "sync", as_="kari", env={"CASECTL_PUSHER": "admin"},
+       at="2026-12-01T10:03:00+01:00")
+
+
+CLIENT_STEPS = [
+    "init", "team-add", "team-add-2", "team-add-3", "agent-add-first-admin", *[f"agent-add-{a}" for a in AGENTS],
+    "team-set", "agent-set", "agent-set-roles", "agent-add-vikar", "agent-deactivate",
+    "agent-activate", "org-add", "org-set", "category-add", "ci",
+    "new", "new-team-assignee", "new-protected", "new-urgent", "new-start", "new-impact",
+    "new-by-service-as", "new-by-admin-as", "assign", "take", "log", "log-internal",
+    "log-email", "log-from-reporter", "priority", "priority-matrix", "start", "wait",
+    "task-add", "log-by-task", "task-done", "edit", "edit-protected", "edit-editor",
+    "edit-file", "solve",
+    "reopen", "close-confirmed", "triage", "handover", "reject", "assign-2", "solve-2", "contact-0",
+    "contact-1", "contact-2", "close-unreachable", "log-by-service-as", "upgrade", "log-other",
+    "sync-other", "log-here", "sync-merge", "new-here", "new-other", "sync-first",
+    "sync-renumber", "sync-last",
+]
+
+
+@pytest.mark.parametrize("label", CLIENT_STEPS)
+def test_what_the_client_allows_is_audit_clean_and_the_hook_accepts(worked: Worked,
+                                                                    label: str) -> None:
+    step = worked.steps[label]
+    assert step.exit_code == 0, step.output
+    assert step.commits or label.startswith("sync-") and label != "sync-renumber", \
+        f"{label} committed nothing"
+    assert worked.findings_of(label) == []
+
+
+def test_the_worked_desk_is_clean_everywhere(worked: Worked) -> None:
+    for clone, report in worked.audits.items():
+        assert report["exit_code"] == 0 and report["clean"], (clone, report["findings"])
+    for label, code, stderr in worked.pushes:
+        assert code == 0, (label, stderr)
+    renumber = worked.steps["sync-renumber"]
+    assert "is now" in renumber.output
+    actions = [git(worked.other, "log", "-1", "--format=%(trailers:key=Action,valueonly)",
+                   sha).strip() for sha in renumber.commits]
+    assert "renumber" in actions
+    assert len(git(worked.desk, "rev-parse", "HEAD^@").split()) >= 1
+    assert git(worked.remote, "rev-parse", "main").strip() == head(worked.desk)
+    merges = git(worked.desk, "rev-list", "--merges", "HEAD").split()
+    assert merges, "no merge went through the driver"
+
+
+def test_every_step_is_checked(worked: Worked) -> None:
+    assert sorted(worked.steps) == sorted(CLIENT_STEPS)
