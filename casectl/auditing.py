@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 from . import model, roles
 
 # Bump when a rule changes: cached results of older rules are not reused.
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 
 # Rule names, as reports and --format json give them.
 APPEND_ONLY = "append-only"
@@ -76,7 +76,9 @@ class CommitFacts:
     config_unreadable: str | None = None
     config_parents: tuple[Mapping[str, Any] | None, ...] = ()  # a merge's parents' configs
     cases: tuple[CaseChange, ...] = field(default_factory=tuple)
-    schemas_changed: tuple[str, ...] = ()  # files under schemas/ the commit changed
+    # The desk's other configuration files the commit changed: schemas/,
+    # .gitattributes, the CI files (app/audit.DESK_FILES).
+    desk_files_changed: tuple[str, ...] = ()
 
 
 def case_id_of(path: str) -> str:
@@ -105,7 +107,7 @@ def agent_by_email(config: Mapping[str, Any] | None, email: str,
 def check_commit(facts: CommitFacts) -> list[Finding]:
     """Everything ``facts``' commit did against the rules."""
     found: list[Finding] = []
-    if not facts.cases and not facts.config_changed and not facts.schemas_changed:
+    if not facts.cases and not facts.config_changed and not facts.desk_files_changed:
         return found  # a commit of other files (a README, say): not the audit's business
 
     def add(case: str | None, rule: str, message: str) -> None:
@@ -130,8 +132,8 @@ def check_commit(facts: CommitFacts) -> list[Finding]:
                 "casectl.yaml requires signed commits (desk.require_signed)")
     if facts.config_changed:
         _check_config_commit(facts, config, agent, add)
-    if facts.schemas_changed:
-        _check_schemas_commit(facts, config, agent, add)
+    if facts.desk_files_changed:
+        _check_desk_files_commit(facts, config, agent, add)
     return found
 
 
@@ -344,16 +346,19 @@ def _check_config_commit(facts: CommitFacts, config: Mapping[str, Any], agent: s
         add(None, CONFIG, refusal + " (under casectl.yaml as it was then)")
 
 
-def _check_schemas_commit(facts: CommitFacts, config: Mapping[str, Any], agent: str | None,
-                          add: Any) -> None:
-    """The desk's schemas/ decide what a valid case file is: part of the
-    desk's configuration (`casectl upgrade` writes them), so an admin's."""
+def _check_desk_files_commit(facts: CommitFacts, config: Mapping[str, Any],
+                             agent: str | None, add: Any) -> None:
+    """The desk's schemas/ decide what a valid case file is, .gitattributes
+    how case files merge, the CI files what every push is checked against:
+    part of the desk's configuration (`casectl upgrade` and `casectl ci`
+    write them, and take an admin), so an admin's."""
     if not roles.enforced(config):
         return
     if agent is None or roles.CONFIG_ROLE not in roles.roles_of(config, agent):
         who = f"agent {agent}" if agent else "no known agent"
-        add(None, CONFIG, f"{', '.join(facts.schemas_changed)} changed by {who}: the desk's "
-            f"schemas are its configuration, which takes the role {roles.CONFIG_ROLE}")
+        add(None, CONFIG, f"{', '.join(facts.desk_files_changed)} changed by {who}: the "
+            "desk's schemas, merge attributes and CI files are its configuration, which "
+            f"takes the role {roles.CONFIG_ROLE}")
 
 
 def _check_merge(facts: CommitFacts, add: Any) -> None:

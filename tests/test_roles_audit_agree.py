@@ -346,3 +346,218 @@ def test_the_worked_desk_is_clean_everywhere(worked: Worked) -> None:
 
 def test_every_step_is_checked(worked: Worked) -> None:
     assert sorted(worked.steps) == sorted(CLIENT_STEPS)
+
+
+# ---------------------------------------------------------------- refused, then forged
+
+def identity_of(agent: str) -> tuple[str, str]:
+    if agent == "admin":
+        return ADMIN
+    if agent == "vikar":
+        return ("Vera Vikar", "vikar@helse.example.no")
+    name, email = AGENTS[agent][:2]
+    return ("Per H. Hansen" if agent == "per" else name), email  # per was renamed
+
+
+@pytest.fixture
+def copy(worked: Worked, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the worked desk (no identity, no remote), the clock after
+    its last step."""
+    monkeypatch.setenv("CASECTL_NOW", "2026-12-02T09:00:00+01:00")
+    repo = copy_desk(worked.desk, tmp_path)
+    identity(repo, None)
+    git(repo, "remote", "remove", "origin")
+    return repo
+
+
+def client(repo: Path, *args: str, agent: str) -> Any:
+    return run("--repo", str(repo), "--as", agent, *args)
+
+
+def refused_by_client(repo: Path, *args: str, agent: str, rule: str = "role",
+                      who: tuple[str, str] | None = None) -> str:
+    identity(repo, who)
+    before = head(repo)
+    result = client(repo, *args, agent=agent)
+    identity(repo, None)
+    assert result.exit_code == 1, result.output
+    assert f"refused by rule '{rule}'" in result.stderr, result.stderr
+    assert head(repo) == before
+    return result.stderr
+
+
+def forge(repo: Path, args: tuple[str, ...], allowed: str, forbidden: str,
+          author: str | None = None) -> str:
+    """The change ``args`` makes, run by ``allowed`` through casectl, then
+    recommitted by hand as ``forbidden`` would have made it: its events by
+    them, their Agent trailer, their authorship (``author`` instead, when
+    given: a hand commit filed under another agent's name)."""
+    done = client(repo, *args, agent=allowed)
+    assert done.exit_code == 0, done.output
+    message = git(repo, "log", "-1", "--format=%B")
+    trailers = [tuple(line.split(": ", 1)) for line in message.splitlines()
+                if line.startswith(("Case: ", "Action: ", "Renumbered-From: "))]
+    changed = git(repo, "diff", "--name-only", "HEAD~1", "HEAD").split()
+    git(repo, "reset", "-q", "--soft", "HEAD~1")
+    for path in changed:
+        if path.startswith("cases/"):
+            doc = load_yaml(repo / path)
+            old = git(repo, "show", f"HEAD:{path}") if _exists(repo, path) else "log: []"
+            known = {e["id"] for e in yaml.safe_load(old)["log"]}
+            log = [dict(e, by=forbidden) if e["id"] not in known else e for e in doc["log"]]
+            from casectl import model, yamlio
+
+            (repo / path).write_text(yamlio.dump(model.with_header(doc["id"], log)),
+                                     encoding="utf-8")
+    return hand_commit(repo, f"forged {args[0]}", [*trailers, ("Agent", forbidden)],
+                       author=identity_of(author or forbidden))
+
+
+def _exists(repo: Path, path: str) -> bool:
+    return subprocess.run(["git", "cat-file", "-e", f"HEAD:{path}"], cwd=repo).returncode == 0
+
+
+def audit_since(repo: Path, rev: str) -> list[dict[str, Any]]:
+    result = run("--repo", str(repo), "audit", "--format", "json", "--since", rev)
+    report = json.loads(result.stdout)
+    assert result.exit_code == (4 if report["findings"] else 0), result.output
+    return report["findings"]
+
+
+def servicedesk_case(repo: Path) -> str:
+    """A fresh case of kari's, in team servicedesk."""
+    done = client(repo, "new", "--subject", "Skjermen er svart", "--reporter",
+                  "Ola <ola@example.no>", agent="kari")
+    assert done.exit_code == 0, done.output
+    return done.stdout.strip()
+
+
+# (sample, command (CASE: a servicedesk case of kari's), allowed, forbidden, the client's
+#  rule, the audit's rule)
+FORGED = [
+    ("handler-outside-scope", ("log", "CASE", "Ikke min sak"), "kari", "per", "role", "role"),
+    ("handler-closing-others", ("close", "CASE", "--solution", "x"), "ingrid", "per", "role",
+     "role"),
+    ("handler-assigning", ("assign", "CASE", "--to", "ingrid"), "kari", "ingrid", "role",
+     "role"),
+    ("receiver-starting", ("start", "CASE"), "ingrid", "kari", "role", "role"),
+    ("auditor-logging", ("log", "CASE", "Revidert"), "kari", "revisor", "role", "role"),
+    ("auditor-registering", ("new", "--subject", "Revisjon"), "kari", "revisor", "role",
+     "role"),
+    ("service-without-role", ("log", "CASE", "Fra skript"), "kari", "intake", "role", "role"),
+    ("admin-granting-without-permission-admin", ("agent", "set", "per", "--add-role",
+                                                 "receiver"), "admin", "boss", "role",
+     "config"),
+    ("admin-making-a-service-without-permission-admin",
+     ("agent", "add", "bot", "--name", "Bot", "--email", "bot@helse.example.no", "--service"),
+     "admin", "boss", "role", "config"),
+    ("non-admin-adding-a-team", ("team", "add", "drift"), "boss", "kari", "role", "config"),
+    ("non-admin-adding-a-category", ("category", "add", "Ny"), "boss", "ingrid", "role",
+     "config"),
+    ("non-admin-deactivating", ("agent", "deactivate", "per"), "boss", "kari", "role",
+     "config"),
+    ("non-admin-org", ("org", "add", "Askøy kommune", "--sla", "gold"), "boss", "per", "role", "config"),
+]
+
+
+@pytest.mark.parametrize("sample, args, allowed, forbidden, client_rule, audit_rule", FORGED,
+                         ids=[f[0] for f in FORGED])
+def test_what_the_client_refuses_by_role_is_an_audit_finding_when_forged(
+        copy: Path, sample: str, args: tuple[str, ...], allowed: str, forbidden: str,
+        client_rule: str, audit_rule: str) -> None:
+    case_id = servicedesk_case(copy)
+    args = tuple(case_id if a == "CASE" else a for a in args)
+    refused_by_client(copy, *args, agent=forbidden, rule=client_rule)
+    start = head(copy)
+    sha = forge(copy, args, allowed, forbidden)
+    found = audit_since(copy, start)
+    assert [(f["commit"], f["rule"]) for f in found] == [(sha, audit_rule)], found
+    assert f"agent {forbidden}" in found[0]["message"], found
+
+
+def test_a_deactivated_agent_is_refused_and_a_forged_commit_is_found(copy: Path) -> None:
+    case_id = servicedesk_case(copy)
+    assert client(copy, "agent", "deactivate", "vikar", agent="boss").exit_code == 0
+    refused_by_client(copy, "log", case_id, "Hei", agent="vikar", rule="active-agent")
+    start = head(copy)
+    forge(copy, ("log", case_id, "Hei"), "kari", "vikar")
+    found = audit_since(copy, start)
+    assert {f["rule"] for f in found} >= {"author"}, found
+    assert any("deactivated" in f["message"] for f in found), found
+
+
+def test_as_by_a_non_admin_is_refused_and_a_hand_commit_under_another_author_is_found(
+        copy: Path) -> None:
+    case_id = servicedesk_case(copy)
+    refused_by_client(copy, "log", case_id, "I karis navn", agent="kari", rule="act-as",
+                      who=identity_of("per"))
+    start = head(copy)
+    # per's own hand commit saying it is kari's: the author gives it away
+    sha = forge(copy, ("log", case_id, "I karis navn"), "kari", "kari", author="per")
+    found = audit_since(copy, start)
+    assert {f["commit"] for f in found} == {sha}
+    author = [f for f in found if f["rule"] == "author"]
+    assert author and "is agent per, but the Agent trailer says kari" in author[0]["message"]
+    # and judged as per, the author, it is a case per may not log on either
+    assert {f["rule"] for f in found} <= {"author", "role"}
+
+
+def test_as_by_a_non_admin_as_author_too_is_the_hooks_to_refuse(copy: Path,
+                                                                tmp_path: Path) -> None:
+    """Authored as kari and committed by per, the commit itself is kari's
+    to the audit (the committer is not judged): the server, knowing who
+    pushes, refuses per pushing it; kari or an admin may."""
+    case_id = servicedesk_case(copy)
+    remote = tmp_path / "server.git"
+    git(tmp_path, "clone", "-q", "--bare", str(copy), str(remote))
+    assert run("hook", "install", "--bare", str(remote)).exit_code == 0
+    git(copy, "remote", "add", "origin", str(remote))
+    done = client(copy, "log", case_id, "I karis navn", agent="kari")
+    assert done.exit_code == 0
+    git(copy, "reset", "-q", "--soft", "HEAD~1")
+    message = "forged\n\n" + "\n".join(f"{k}: {v}" for k, v in
+                                       case_trailers(case_id, "log", "kari"))
+    hand_commit(copy, "forged", case_trailers(case_id, "log", "kari"),
+                author=identity_of("kari"), committer=identity_of("per"))
+    assert audit_since(copy, "HEAD~1") == []
+    by_per = subprocess.run(["git", "push", "origin", "HEAD:main"], cwd=copy,
+                            capture_output=True, text=True,
+                            env={**os.environ, "CASECTL_PUSHER": "per"})
+    assert by_per.returncode != 0 and "[pusher]" in by_per.stderr, by_per.stderr
+    by_kari = subprocess.run(["git", "push", "origin", "HEAD:main"], cwd=copy,
+                             capture_output=True, text=True,
+                             env={**os.environ, "CASECTL_PUSHER": "kari"})
+    assert by_kari.returncode == 0, by_kari.stderr
+
+
+def test_a_ci_file_changed_by_a_non_admin_is_a_finding(copy: Path) -> None:
+    """`casectl ci` takes an admin (the CI file decides what every push is
+    checked against); the same change committed by hand by a handler is
+    an audit finding too."""
+    git(copy, "rm", "-q", ".gitlab-ci.yml")
+    hand_commit(copy, "no CI for now", author=ADMIN)
+    refused_by_client(copy, "ci", "gitlab", agent="ingrid")
+    start = head(copy)
+    sha = forge(copy, ("ci", "gitlab"), "boss", "ingrid")
+    found = audit_since(copy, start)
+    assert [(f["commit"], f["rule"]) for f in found] == [(sha, "config")], found
+    assert "agent ingrid" in found[0]["message"] and ".gitlab-ci.yml" in found[0]["message"]
+    # the admin's own `casectl ci` is clean
+    git(copy, "rm", "-q", ".github/workflows/casectl.yml")
+    hand_commit(copy, "no GitHub CI either", author=ADMIN)
+    start = head(copy)
+    assert client(copy, "ci", "github", agent="boss").exit_code == 0
+    assert audit_since(copy, start) == []
+
+
+def test_attributes_changed_by_a_non_admin_are_a_finding(copy: Path) -> None:
+    """`casectl upgrade` (an admin's) also writes .gitattributes, which
+    decides how case files merge: a handler's hand commit of it is found."""
+    attributes = copy / ".gitattributes"
+    attributes.write_text("cases/**/*.yaml merge=casectl\n")
+    hand_commit(copy, "older attributes", author=ADMIN)
+    refused_by_client(copy, "upgrade", agent="per")
+    start = head(copy)
+    sha = forge(copy, ("upgrade",), "boss", "per")
+    found = audit_since(copy, start)
+    assert [(f["commit"], f["rule"]) for f in found] == [(sha, "config")], found
