@@ -561,3 +561,114 @@ def test_attributes_changed_by_a_non_admin_are_a_finding(copy: Path) -> None:
     sha = forge(copy, ("upgrade",), "boss", "per")
     found = audit_since(copy, start)
     assert [(f["commit"], f["rule"]) for f in found] == [(sha, "config")], found
+
+
+# ---------------------------------------------------------------- time of configuration
+
+def test_a_role_granted_in_one_commit_is_used_from_the_next(copy: Path) -> None:
+    case_id = servicedesk_case(copy)
+    refused_by_client(copy, "assign", case_id, "--to", "ingrid", agent="per")
+    start = head(copy)
+    assert client(copy, "agent", "set", "per", "--add-role", "receiver",
+                  agent="admin").exit_code == 0
+    assert client(copy, "assign", case_id, "--to", "ingrid", agent="per").exit_code == 0
+    assert audit_since(copy, start) == []
+
+
+def test_a_grant_used_in_its_own_commit_is_a_finding(copy: Path) -> None:
+    """A commit is judged under the casectl.yaml before it: granting oneself
+    a role and using it in one hand commit is found (casectl cannot make
+    such a commit)."""
+    case_id = servicedesk_case(copy)
+    config = load_yaml(copy / "casectl.yaml")
+    config["agents"]["admin"]["roles"].append("receiver")
+    (copy / "casectl.yaml").write_text(yaml.safe_dump(config, allow_unicode=True,
+                                                      sort_keys=False), encoding="utf-8")
+    append_event(copy, case_id, "admin", "assigned", {"assignee": "ingrid"},
+                 at="2026-12-02T09:00:00+01:00")
+    start = head(copy)
+    sha = hand_commit(copy, "grant and assign", case_trailers(case_id, "assign", "admin"),
+                      author=ADMIN)
+    found = audit_since(copy, start)
+    assert [(f["commit"], f["rule"]) for f in found] == [(sha, "role")], found
+    assert "admin (admin, permission-admin) may not assign" in found[0]["message"]
+
+
+def test_a_revoked_role_is_refused_from_the_next_commit(copy: Path) -> None:
+    case_id = servicedesk_case(copy)
+    assert client(copy, "assign", case_id, "--to", "ingrid", agent="kari").exit_code == 0
+    assert client(copy, "agent", "set", "kari", "--remove-role", "receiver",
+                  agent="admin").exit_code == 0
+    refused_by_client(copy, "assign", case_id, "--to", "vikar", agent="kari")
+    start = head(copy)
+    client(copy, "agent", "set", "kari", "--add-role", "receiver", agent="admin")
+    git(copy, "reset", "-q", "--hard", "HEAD~1")  # kari's role stays revoked
+    sha = forge(copy, ("assign", case_id, "--to", "vikar"), "mette", "kari")
+    found = audit_since(copy, start)
+    assert [(f["commit"], f["rule"]) for f in found] == [(sha, "role")], found
+
+
+@pytest.fixture
+def no_admin_desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A desk whose agents hold no admin role: kari and per, handlers."""
+    monkeypatch.setenv("CASECTL_NOW", T0)
+    root = tmp_path / "desk"
+    assert run("init", str(root)).exit_code == 0
+    for team in ("servicedesk", "nettverk"):
+        assert run("--repo", str(root), "team", "add", team).exit_code == 0
+    for ident, team in (("kari", "servicedesk"), ("per", "nettverk")):
+        name, email = AGENTS[ident][:2]
+        done = run("--repo", str(root), *(["--as", "kari"] if ident != "kari" else []),
+                   "agent", "add", ident, "--name", name, "--email", email, "--team", team,
+                   "--role", "handler")
+        assert done.exit_code == 0, done.output
+    return root
+
+
+def test_roles_bind_from_the_commit_after_the_first_admin_grant(no_admin_desk: Path) -> None:
+    """Before: any listed agent does anything (per assigns kari's case and
+    adds a team). The grant commit itself is judged under the configuration
+    before it, which binds nothing: kari may make herself admin. From the
+    next commit on, the table binds, in the client and in the audit alike."""
+    desk = no_admin_desk
+    start = head(desk)
+    case_id = servicedesk_case(desk)
+    assert client(desk, "assign", case_id, "--to", "per", agent="per").exit_code == 0
+    assert client(desk, "team", "add", "drift", agent="per").exit_code == 0
+    grant = client(desk, "agent", "set", "kari", "--add-role", "admin", agent="kari")
+    assert grant.exit_code == 0, grant.output
+    assert audit_since(desk, start) == []
+    # the commit after: kari is admin but no permission-admin; per a handler only
+    refused_by_client(desk, "agent", "set", "per", "--add-role", "receiver", agent="kari")
+    refused_by_client(desk, "team", "add", "drift2", agent="per")
+    refused_by_client(desk, "assign", case_id, "--to", "kari", agent="kari")
+    after = head(desk)
+    first = forge(desk, ("team", "add", "drift2"), "kari", "per")
+    assert client(desk, "agent", "set", "kari", "--add-role", "permission-admin",
+                  agent="kari").exit_code != 0
+    found = audit_since(desk, after)
+    assert [(f["commit"], f["rule"]) for f in found] == [(first, "config")], found
+
+
+def test_an_uncommitted_role_in_casectl_yaml_does_not_let_the_client_act(copy: Path) -> None:
+    """The audit judges a commit under the committed casectl.yaml before
+    it; a hand edit of casectl.yaml not committed yet must not let the
+    client do what that committed file forbids (it would be a finding)."""
+    case_id = servicedesk_case(copy)
+    config = load_yaml(copy / "casectl.yaml")
+    config["agents"]["per"]["roles"].append("receiver")
+    (copy / "casectl.yaml").write_text(yaml.safe_dump(config, allow_unicode=True,
+                                                      sort_keys=False), encoding="utf-8")
+    start = head(copy)
+    done = client(copy, "assign", case_id, "--to", "ingrid", agent="per")
+    assert audit_since(copy, start) == []
+    assert done.exit_code == 1, done.output
+    assert "refused by rule 'committed-agents'" in done.stderr
+    assert head(copy) == start
+    assert "casectl.yaml" in git(copy, "status", "--porcelain")  # the edit stays the user's
+    # committed by a permission-admin, the role binds from the next commit
+    git(copy, "checkout", "-q", "--", "casectl.yaml")
+    assert client(copy, "agent", "set", "per", "--add-role", "receiver",
+                  agent="admin").exit_code == 0
+    assert client(copy, "assign", case_id, "--to", "ingrid", agent="per").exit_code == 0
+    assert audit_since(copy, start) == []
