@@ -585,7 +585,7 @@ def test_a_grant_used_in_its_own_commit_is_a_finding(copy: Path) -> None:
     (copy / "casectl.yaml").write_text(yaml.safe_dump(config, allow_unicode=True,
                                                       sort_keys=False), encoding="utf-8")
     append_event(copy, case_id, "admin", "assigned", {"assignee": "ingrid"},
-                 at="2026-12-02T09:00:00+01:00")
+                 at="2026-12-02T09:30:00+01:00")  # after the case was created
     start = head(copy)
     sha = hand_commit(copy, "grant and assign", case_trailers(case_id, "assign", "admin"),
                       author=ADMIN)
@@ -672,3 +672,27 @@ def test_an_uncommitted_role_in_casectl_yaml_does_not_let_the_client_act(copy: P
                   agent="admin").exit_code == 0
     assert client(copy, "assign", case_id, "--to", "ingrid", agent="per").exit_code == 0
     assert audit_since(copy, start) == []
+
+
+# ---------------------------------------------------------------- who ran it, for every commit
+
+def test_the_committer_of_every_command_is_who_ran_it(worked: Worked) -> None:
+    """Every commit a step made with a git identity set (and no --as, or
+    --as by an admin or service identity) names that identity as its
+    committer: `casectl ci` as much as a case action."""
+    runners = {"ci": "Bo Sjef", "new-by-service-as": "Mail intake",
+               "new-by-admin-as": ADMIN[0], "log-by-service-as": "Mail intake",
+               "agent-add-kari": ADMIN[0], "agent-set-roles": ADMIN[0], "take": AGENTS["ingrid"][0],
+               "new-team-assignee": AGENTS["kari"][0]}
+    for label, committer in runners.items():
+        for sha in worked.steps[label].commits:
+            assert git(worked.desk, "log", "-1", "--format=%cn", sha).strip() == committer, label
+
+
+def test_casectl_ci_records_who_ran_it(copy: Path) -> None:
+    git(copy, "rm", "-q", ".gitlab-ci.yml")
+    hand_commit(copy, "no CI for now", author=ADMIN)
+    identity(copy, ADMIN)
+    done = client(copy, "ci", "gitlab", agent="boss")
+    assert done.exit_code == 0, done.output
+    assert git(copy, "log", "-1", "--format=%an|%cn").strip() == "Bo Sjef|Åse Admin"
