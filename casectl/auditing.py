@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 from . import model, roles
 
 # Bump when a rule changes: cached results of older rules are not reused.
-RULES_VERSION = "4"
+RULES_VERSION = "5"
 
 # Rule names, as reports and --format json give them.
 APPEND_ONLY = "append-only"
@@ -399,26 +399,43 @@ def _check_merge(facts: CommitFacts, add: Any) -> None:
                 "no parent had")
 
 
-_KEYED_SECTIONS = ("agents", "teams", "orgs")
+_ABSENT = object()  # a key a version does not have
 
 
 def _merge_invented(merged: Mapping[str, Any],
                     parents: Sequence[Mapping[str, Any] | None]) -> list[str]:
-    """The parts of a merged configuration that no parent had as they are:
-    per agent, team and organisation, else per top-level key."""
+    """The key paths of a merged configuration that no parent gave it: each
+    value must be some parent's, down through mappings key by key (a key
+    absent when some parent lacks it), and a list of plain values (the
+    categories, an agent's teams or roles) may hold only what some parent
+    held and must keep what every parent held. That is what casectl's
+    driver (merge.merge_config) makes of two clones' changes, and all a
+    person settling a conflict by hand may choose from."""
     sides = [p for p in parents if isinstance(p, Mapping)]
-    invented = []
-    for key in sorted(set(merged) | {k for side in sides for k in side}):
-        value = merged.get(key)
-        if any(side.get(key) == value for side in sides):
-            continue
-        if key in _KEYED_SECTIONS and isinstance(value, Mapping):
-            entries = set(value) | {e for side in sides
-                                    if isinstance(side.get(key), Mapping) for e in side[key]}
-            for entry in sorted(entries):
-                mine = value.get(entry)
-                if not any((side.get(key) or {}).get(entry) == mine for side in sides):
-                    invented.append(f"{key}.{entry}")
-            continue
-        invented.append(key)
-    return invented
+    return _invented(merged, sides, ()) if sides else []
+
+
+def _invented(value: Any, sides: Sequence[Any], path: tuple[str, ...]) -> list[str]:
+    if any(side == value for side in sides):
+        return []
+    where = ".".join(path) or "(the whole file)"
+    if isinstance(value, Mapping):
+        maps = [side for side in sides if isinstance(side, Mapping)]
+        if maps:
+            keys = list(dict.fromkeys([*value, *(key for side in maps for key in side)]))
+            found: list[str] = []
+            for key in keys:
+                found += _invented(value.get(key, _ABSENT),
+                                   [side.get(key, _ABSENT) for side in maps], (*path, str(key)))
+            return found
+    if _plain_list(value):
+        lists = [side for side in sides if _plain_list(side)]
+        if lists and all(any(item in side for side in lists) for item in value) and \
+                all(item in value for item in lists[0] if all(item in s for s in lists)):
+            return []
+    return [where]
+
+
+def _plain_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, (str, int, float, bool))
+                                           for item in value)

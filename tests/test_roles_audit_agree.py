@@ -696,3 +696,70 @@ def test_casectl_ci_records_who_ran_it(copy: Path) -> None:
     done = client(copy, "ci", "gitlab", agent="boss")
     assert done.exit_code == 0, done.output
     assert git(copy, "log", "-1", "--format=%an|%cn").strip() == "Bo Sjef|Åse Admin"
+
+
+# ---------------------------------------------------------------- what sync merges
+
+@pytest.fixture
+def two_clones(copy: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The copy and a second clone of it, sharing a bare remote with the hook."""
+    remote = tmp_path / "shared.git"
+    git(tmp_path, "clone", "-q", "--bare", str(copy), str(remote))
+    assert run("hook", "install", "--bare", str(remote)).exit_code == 0
+    git(copy, "remote", "add", "origin", str(remote))
+    git(copy, "fetch", "-q", "origin")
+    git(copy, "branch", "-q", "--set-upstream-to=origin/main")
+    other = tmp_path / "second"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    return copy, other
+
+
+def synced(repo: Path, agent: str) -> None:
+    done = run("--repo", str(repo), "--as", agent, "sync",
+               env={"CASECTL_PUSHER": "admin",
+                    "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]})
+    assert done.exit_code == 0, done.output
+
+
+@pytest.mark.parametrize("mine, theirs", [
+    (("category", "add", "Skrivere"), ("category", "add", "Telefoni")),
+    (("agent", "set", "per", "--add-team", "servicedesk"),
+     ("agent", "set", "per", "--name", "Per Hansen")),
+    (("team", "set", "nettverk", "--question", "rom=Hvilket rom?"),
+     ("team", "set", "nettverk", "--name", "Nettverksgruppa")),
+], ids=["categories", "one-agent", "one-team"])
+def test_configuration_changes_merged_by_sync_are_audit_clean(
+        two_clones: tuple[Path, Path], mine: tuple[str, ...], theirs: tuple[str, ...]) -> None:
+    """Two clones change casectl.yaml where they do not contradict; sync
+    merges them with the driver (a list as a set, a mapping key by key):
+    the merge is what the client made, so audit and the hook accept it."""
+    desk, other = two_clones
+    start = head(desk)
+    assert client(desk, *mine, agent="boss").exit_code == 0
+    assert client(other, *theirs, agent="boss").exit_code == 0
+    synced(desk, "boss")
+    synced(other, "boss")
+    synced(desk, "boss")
+    assert head(desk) == head(other)
+    assert audit_since(other, start) == []
+
+
+def test_a_merge_that_grants_what_no_parent_had_is_found(copy: Path) -> None:
+    """The other way: a merge made by hand that slips a role in (neither
+    parent gave per the receiver role) is a finding, naming the key."""
+    start = head(copy)
+    git(copy, "checkout", "-q", "-b", "side")
+    assert client(copy, "category", "add", "Skrivere", agent="boss").exit_code == 0
+    git(copy, "checkout", "-q", "main")
+    servicedesk_case(copy)
+    git(copy, "-c", f"user.name={ADMIN[0]}", "-c", f"user.email={ADMIN[1]}", "merge", "-q",
+        "--no-ff", "--no-commit", "side")
+    config = load_yaml(copy / "casectl.yaml")
+    assert "Skrivere" in config["categories"]
+    config["agents"]["per"]["roles"].append("receiver")
+    (copy / "casectl.yaml").write_text(yaml.safe_dump(config, allow_unicode=True,
+                                                      sort_keys=False), encoding="utf-8")
+    sha = hand_commit(copy, "Merge branch 'side'", author=ADMIN)
+    found = audit_since(copy, start)
+    assert [(f["commit"], f["rule"]) for f in found] == [(sha, "merge")], found
+    assert "agents.per.roles" in found[0]["message"]
