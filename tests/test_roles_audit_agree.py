@@ -763,3 +763,23 @@ def test_a_merge_that_grants_what_no_parent_had_is_found(copy: Path) -> None:
     found = audit_since(copy, start)
     assert [(f["commit"], f["rule"]) for f in found] == [(sha, "merge")], found
     assert "agents.per.roles" in found[0]["message"]
+
+
+def test_a_deactivated_admin_no_longer_acts_in_others_names(copy: Path) -> None:
+    """Deactivated, an agent cannot act "however they are named": that
+    takes in acting as someone else with --as (the commit would be the
+    other agent's, audit-clean, the deactivated runner only its committer),
+    and pushing others' commits past the hook."""
+    case_id = servicedesk_case(copy)
+    assert client(copy, "agent", "deactivate", "boss", agent="admin").exit_code == 0
+    refused_by_client(copy, "log", case_id, "Fortsatt her", agent="kari", rule="act-as",
+                      who=identity_of("boss"))
+    assert client(copy, "agent", "deactivate", "intake", agent="admin").exit_code == 0
+    refused_by_client(copy, "log", case_id, "Fra skript", agent="kari", rule="act-as",
+                      who=identity_of("intake"))
+    from casectl import roles
+
+    config = load_yaml(copy / "casectl.yaml")
+    assert not roles.may_impersonate(config, "boss")
+    assert not roles.may_impersonate(config, "intake")
+    assert roles.may_impersonate(config, "admin")

@@ -166,6 +166,11 @@ def _require_may_act_as(config: Config, chosen: str, user: journal.GitUser) -> N
             f"you may not act as {chosen}",
             "set your git identity to your agent's address (git config user.email ADDR), "
             "or have an admin add you as an agent (with service: true for a script)")
+    if not roles.is_active(config.data, runner):
+        raise RuleViolation(
+            "act-as", f"agent {runner} is deactivated, so may not act as {chosen} (nor as "
+            "themselves)", f"run the command as an active agent, or have them reactivated: "
+            f"{config.reactivation(runner)}")
     if not roles.may_impersonate(config.data, runner):
         raise RuleViolation(
             "act-as", f"agent {runner} may not act as {chosen}: only admins and service "
