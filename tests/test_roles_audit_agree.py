@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -27,8 +26,8 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from casectl import ids
-from helpers import case_file, copy_desk, git, head, isolated_env, load_case, load_yaml, run
+from casectl import ids, model, roles, yamlio
+from helpers import copy_desk, git, head, isolated_env, load_yaml, run
 from test_audit import append_event, case_trailers, hand_commit
 from test_edit import in_terminal
 
@@ -405,8 +404,6 @@ def forge(repo: Path, args: tuple[str, ...], allowed: str, forbidden: str,
             old = git(repo, "show", f"HEAD:{path}") if _exists(repo, path) else "log: []"
             known = {e["id"] for e in yaml.safe_load(old)["log"]}
             log = [dict(e, by=forbidden) if e["id"] not in known else e for e in doc["log"]]
-            from casectl import model, yamlio
-
             (repo / path).write_text(yamlio.dump(model.with_header(doc["id"], log)),
                                      encoding="utf-8")
     return hand_commit(repo, f"forged {args[0]}", [*trailers, ("Agent", forbidden)],
@@ -515,8 +512,6 @@ def test_as_by_a_non_admin_as_author_too_is_the_hooks_to_refuse(copy: Path,
     done = client(copy, "log", case_id, "I karis navn", agent="kari")
     assert done.exit_code == 0
     git(copy, "reset", "-q", "--soft", "HEAD~1")
-    message = "forged\n\n" + "\n".join(f"{k}: {v}" for k, v in
-                                       case_trailers(case_id, "log", "kari"))
     hand_commit(copy, "forged", case_trailers(case_id, "log", "kari"),
                 author=identity_of("kari"), committer=identity_of("per"))
     assert audit_since(copy, "HEAD~1") == []
@@ -777,8 +772,6 @@ def test_a_deactivated_admin_no_longer_acts_in_others_names(copy: Path) -> None:
     assert client(copy, "agent", "deactivate", "intake", agent="admin").exit_code == 0
     refused_by_client(copy, "log", case_id, "Fra skript", agent="kari", rule="act-as",
                       who=identity_of("intake"))
-    from casectl import roles
-
     config = load_yaml(copy / "casectl.yaml")
     assert not roles.may_impersonate(config, "boss")
     assert not roles.may_impersonate(config, "intake")
