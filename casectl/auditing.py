@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 from . import model, roles
 
 # Bump when a rule changes: cached results of older rules are not reused.
-RULES_VERSION = "3"
+RULES_VERSION = "5"
 
 # Rule names, as reports and --format json give them.
 APPEND_ONLY = "append-only"
@@ -76,7 +76,9 @@ class CommitFacts:
     config_unreadable: str | None = None
     config_parents: tuple[Mapping[str, Any] | None, ...] = ()  # a merge's parents' configs
     cases: tuple[CaseChange, ...] = field(default_factory=tuple)
-    schemas_changed: tuple[str, ...] = ()  # files under schemas/ the commit changed
+    # The desk's other configuration files the commit changed: schemas/,
+    # .gitattributes, the CI files (app/audit.DESK_FILES).
+    desk_files_changed: tuple[str, ...] = ()
 
 
 def case_id_of(path: str) -> str:
@@ -105,7 +107,7 @@ def agent_by_email(config: Mapping[str, Any] | None, email: str,
 def check_commit(facts: CommitFacts) -> list[Finding]:
     """Everything ``facts``' commit did against the rules."""
     found: list[Finding] = []
-    if not facts.cases and not facts.config_changed and not facts.schemas_changed:
+    if not facts.cases and not facts.config_changed and not facts.desk_files_changed:
         return found  # a commit of other files (a README, say): not the audit's business
 
     def add(case: str | None, rule: str, message: str) -> None:
@@ -130,8 +132,8 @@ def check_commit(facts: CommitFacts) -> list[Finding]:
                 "casectl.yaml requires signed commits (desk.require_signed)")
     if facts.config_changed:
         _check_config_commit(facts, config, agent, add)
-    if facts.schemas_changed:
-        _check_schemas_commit(facts, config, agent, add)
+    if facts.desk_files_changed:
+        _check_desk_files_commit(facts, config, agent, add)
     return found
 
 
@@ -344,16 +346,19 @@ def _check_config_commit(facts: CommitFacts, config: Mapping[str, Any], agent: s
         add(None, CONFIG, refusal + " (under casectl.yaml as it was then)")
 
 
-def _check_schemas_commit(facts: CommitFacts, config: Mapping[str, Any], agent: str | None,
-                          add: Any) -> None:
-    """The desk's schemas/ decide what a valid case file is: part of the
-    desk's configuration (`casectl upgrade` writes them), so an admin's."""
+def _check_desk_files_commit(facts: CommitFacts, config: Mapping[str, Any],
+                             agent: str | None, add: Any) -> None:
+    """The desk's schemas/ decide what a valid case file is, .gitattributes
+    how case files merge, the CI files what every push is checked against:
+    part of the desk's configuration (`casectl upgrade` and `casectl ci`
+    write them, and take an admin), so an admin's."""
     if not roles.enforced(config):
         return
     if agent is None or roles.CONFIG_ROLE not in roles.roles_of(config, agent):
         who = f"agent {agent}" if agent else "no known agent"
-        add(None, CONFIG, f"{', '.join(facts.schemas_changed)} changed by {who}: the desk's "
-            f"schemas are its configuration, which takes the role {roles.CONFIG_ROLE}")
+        add(None, CONFIG, f"{', '.join(facts.desk_files_changed)} changed by {who}: the "
+            "desk's schemas, merge attributes and CI files are its configuration, which "
+            f"takes the role {roles.CONFIG_ROLE}")
 
 
 def _check_merge(facts: CommitFacts, add: Any) -> None:
@@ -394,26 +399,43 @@ def _check_merge(facts: CommitFacts, add: Any) -> None:
                 "no parent had")
 
 
-_KEYED_SECTIONS = ("agents", "teams", "orgs")
+_ABSENT = object()  # a key a version does not have
 
 
 def _merge_invented(merged: Mapping[str, Any],
                     parents: Sequence[Mapping[str, Any] | None]) -> list[str]:
-    """The parts of a merged configuration that no parent had as they are:
-    per agent, team and organisation, else per top-level key."""
+    """The key paths of a merged configuration that no parent gave it: each
+    value must be some parent's, down through mappings key by key (a key
+    absent when some parent lacks it), and a list of plain values (the
+    categories, an agent's teams or roles) may hold only what some parent
+    held and must keep what every parent held. That is what casectl's
+    driver (merge.merge_config) makes of two clones' changes, and all a
+    person settling a conflict by hand may choose from."""
     sides = [p for p in parents if isinstance(p, Mapping)]
-    invented = []
-    for key in sorted(set(merged) | {k for side in sides for k in side}):
-        value = merged.get(key)
-        if any(side.get(key) == value for side in sides):
-            continue
-        if key in _KEYED_SECTIONS and isinstance(value, Mapping):
-            entries = set(value) | {e for side in sides
-                                    if isinstance(side.get(key), Mapping) for e in side[key]}
-            for entry in sorted(entries):
-                mine = value.get(entry)
-                if not any((side.get(key) or {}).get(entry) == mine for side in sides):
-                    invented.append(f"{key}.{entry}")
-            continue
-        invented.append(key)
-    return invented
+    return _invented(merged, sides, ()) if sides else []
+
+
+def _invented(value: Any, sides: Sequence[Any], path: tuple[str, ...]) -> list[str]:
+    if any(side == value for side in sides):
+        return []
+    where = ".".join(path) or "(the whole file)"
+    if isinstance(value, Mapping):
+        maps = [side for side in sides if isinstance(side, Mapping)]
+        if maps:
+            keys = list(dict.fromkeys([*value, *(key for side in maps for key in side)]))
+            found: list[str] = []
+            for key in keys:
+                found += _invented(value.get(key, _ABSENT),
+                                   [side.get(key, _ABSENT) for side in maps], (*path, str(key)))
+            return found
+    if _plain_list(value):
+        lists = [side for side in sides if _plain_list(side)]
+        if lists and all(any(item in side for side in lists) for item in value) and \
+                all(item in value for item in lists[0] if all(item in s for s in lists)):
+            return []
+    return [where]
+
+
+def _plain_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, (str, int, float, bool))
+                                           for item in value)

@@ -173,11 +173,18 @@ def admin_refusal(config: Mapping[str, Any], agent_id: str, what: str) -> str | 
             f"{what}: that takes the role {CONFIG_ROLE}")
 
 
+def is_active(config: Mapping[str, Any], agent_id: str) -> bool:
+    """Whether a listed agent may act: until ``active: false``."""
+    agent = agents_of(config).get(agent_id)
+    return not (isinstance(agent, Mapping) and agent.get("active") is False)
+
+
 def may_impersonate(config: Mapping[str, Any], runner: str) -> bool:
     """Whether the person running casectl, agent ``runner``, may act in
-    another agent's name (--as)."""
-    return (not enforced(config) or IMPERSONATE_ROLE in roles_of(config, runner)
-            or is_service(config, runner))
+    another agent's name (--as), or push others' commits: an active admin
+    or service identity (a deactivated one acts in nobody's name)."""
+    return not enforced(config) or (is_active(config, runner) and (
+        IMPERSONATE_ROLE in roles_of(config, runner) or is_service(config, runner)))
 
 
 def warnings(config: Mapping[str, Any]) -> list[str]:

@@ -20,7 +20,7 @@ import os
 import zlib
 from datetime import datetime
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from . import journal, store
 from .errors import ReadOnlyRepository, RuleViolation
@@ -47,7 +47,8 @@ def commit_files(root: Path, files: Mapping[str, str | None], message: str,
                  author: journal.Author,
                  when: datetime, *, require_committed: bool = True,
                  pinned: tuple[str, bytes] | None = None,
-                 committer: journal.Author | None = None, sign: bool = False) -> str:
+                 committer: journal.Author | None = None, sign: bool = False,
+                 check_base: Callable[[journal.Base], None] | None = None) -> str:
     """Write ``files`` (repository-relative path -> text; None removes the
     file, as a renumbered case leaves its old path) and commit them.
 
@@ -62,12 +63,16 @@ def commit_files(root: Path, files: Mapping[str, str | None], message: str,
     under): it is put in the object store unless HEAD holds it as it is,
     the usual case, which then costs no git process.
 
-    ``committer`` and ``sign``: see journal.commit.
+    ``committer`` and ``sign``: see journal.commit. ``check_base`` is
+    called with what the commit builds on before anything is written; it
+    refuses by raising.
     """
     paths = list(files)
     journal.require_on_branch(root)
     with journal.IndexLock(root) as lock:
         base = journal.read_base(root, paths)
+        if check_base is not None:
+            check_base(base)
         if pinned is not None and base.blob(pinned[0]) != journal.blob_id(pinned[1]):
             journal.store_blob(root, pinned[1])
         before = {path: _read(root / path) for path in paths}

@@ -19,9 +19,14 @@ from .. import auditing, journal, store, yamlio
 from ..auditing import CaseChange, CommitFacts, Finding
 from ..config import CONFIG_FILE
 from ..errors import InvalidData, NotFound
+from .ci import PROVIDERS
 
 SCHEMAS_DIR = "schemas"
-WATCHED = (CONFIG_FILE, store.CASES_DIR, SCHEMAS_DIR)
+# The desk's configuration besides casectl.yaml and schemas/: how case files
+# merge (what `init` and `upgrade` write) and the CI files that check every
+# push (`casectl ci`). The client lets only admins change them; so does audit.
+DESK_FILES = (".gitattributes", *PROVIDERS.values())
+WATCHED = (CONFIG_FILE, store.CASES_DIR, SCHEMAS_DIR, *DESK_FILES)
 _DOC_CACHE = 4096  # parsed documents kept (a file's next commit starts from its last version)
 
 
@@ -154,8 +159,9 @@ class History:
                                              else "not a mapping"),
             config_parents=tuple(c if isinstance(c, Mapping) else None for c in config_parents),
             cases=tuple(cases),
-            schemas_changed=tuple(sorted(path for path in first
-                                         if path.startswith(SCHEMAS_DIR + "/"))))
+            desk_files_changed=tuple(sorted(path for path in first
+                                            if path.startswith(SCHEMAS_DIR + "/")
+                                            or path in DESK_FILES)))
 
 
 PARALLEL_FROM = 4000  # commits; below this, worker processes cost more than they save

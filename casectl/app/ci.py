@@ -153,7 +153,7 @@ def install(session: Session, provider: str, force: bool = False) -> tuple[str, 
     against), so where roles are enforced it takes the admin role. A file
     there already that differs (the desk's own edits) is replaced only with
     ``force``."""
-    agent, author = session.actor()
+    agent, _ = session.actor()
     config = session.config.data
     if roles.enforced(config) and roles.CONFIG_ROLE not in roles.roles_of(config, agent):
         held = ", ".join(roles.roles_of(config, agent)) or "no role"
@@ -172,9 +172,10 @@ def install(session: Session, provider: str, force: bool = False) -> tuple[str, 
                                 f"this casectl writes",
                                 "keep it, or replace it with --force (the old one stays in "
                                 "git history)")
-        transaction.commit_files(session.root, {path: text}, journal.message(
-            f"casectl ci: {NAMES[provider]}", [("Action", "ci"), ("Agent", agent)]),
-            author, session.now())
+        # Through the session: committed by who ran casectl, signed when
+        # their git says so, like every other commit casectl makes.
+        session.commit_files({path: text}, journal.message(
+            f"casectl ci: {NAMES[provider]}", [("Action", "ci"), ("Agent", agent)]))
     return path, True
 
 

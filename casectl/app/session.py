@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
-from .. import clock, config as configmod, journal, roles, store, transaction
+from .. import clock, config as configmod, journal, roles, store, transaction, yamlio
 from ..config import Config
-from ..errors import RuleViolation
+from ..errors import InvalidData, RuleViolation
 from .inputs import slugify
 
 
@@ -52,9 +52,41 @@ class Session:
         else the agent), signed when their git config says commit.gpgsign."""
         _, author = self.actor()
         user = self.user()
+        check = None if configmod.CONFIG_FILE in files else self._require_committed_agents
         return transaction.commit_files(self.root, files, message, author, when or self.now(),
                                         committer=user.author or author, sign=user.sign,
-                                        **options)
+                                        check_base=check, **options)
+
+    def _require_committed_agents(self, base: journal.Base) -> None:
+        """Who may act was decided under the agents of the casectl.yaml this
+        session read; `casectl audit` and the server hook judge the commit
+        under the committed one (HEAD's). A hand edit of the agents not
+        committed yet (a role granted, an agent added) must not let the
+        client make a commit they would find against the rules. Other
+        uncommitted settings (a calendar) are the user's to try out. A
+        commit of casectl.yaml itself already requires it committed."""
+        path = self.root / configmod.CONFIG_FILE
+        committed = base.blob(configmod.CONFIG_FILE)
+        try:
+            text: bytes | None = path.read_bytes()
+        except FileNotFoundError:
+            text = None
+        if text is not None and committed is not None and journal.blob_id(text) == committed:
+            return  # the usual case: as committed, and no git process to know it
+        data: Any = {}
+        if committed is not None:
+            blob = journal.read_blobs_by_id(self.root, [committed]).get(committed)
+            try:
+                data = yamlio.load(blob.decode("utf-8"), configmod.CONFIG_FILE) if blob else {}
+            except (InvalidData, UnicodeDecodeError):
+                data = {}
+        if roles.agents_of(data) != roles.agents_of(self.config.data):
+            raise RuleViolation(
+                "committed-agents", f"{configmod.CONFIG_FILE} has changes to its agents that "
+                "are not committed, and who may act is judged by the committed file (as "
+                "'casectl audit' and the server hook judge it); nothing was changed",
+                "have an admin make them with 'casectl agent add/set' (a permission-admin "
+                "for roles), or discard them: git checkout -- casectl.yaml")
 
 
 def open_session(repo: str | None, as_agent: str | None) -> Session:
@@ -134,6 +166,11 @@ def _require_may_act_as(config: Config, chosen: str, user: journal.GitUser) -> N
             f"you may not act as {chosen}",
             "set your git identity to your agent's address (git config user.email ADDR), "
             "or have an admin add you as an agent (with service: true for a script)")
+    if not roles.is_active(config.data, runner):
+        raise RuleViolation(
+            "act-as", f"agent {runner} is deactivated, so may not act as {chosen} (nor as "
+            "themselves)", f"run the command as an active agent, or have them reactivated: "
+            f"{config.reactivation(runner)}")
     if not roles.may_impersonate(config.data, runner):
         raise RuleViolation(
             "act-as", f"agent {runner} may not act as {chosen}: only admins and service "
