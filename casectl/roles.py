@@ -131,20 +131,31 @@ def _holder(case: Mapping[str, Any]) -> str:
 
 def config_roles_needed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """The roles a change of casectl.yaml from ``before`` to ``after`` takes:
-    admin for any change, permission-admin as well when any agent's roles
-    or service flag changed (an agent added with roles is a grant too)."""
+    admin for any change, permission-admin as well when it is a grant: any
+    agent's roles or service flag changed (an agent added with roles is a
+    grant too), or the e-mail address or name of an agent who holds a role
+    or is a service identity (they are how the client, audit and hook know
+    who acts: pointing one at another person hands that person the rights)."""
     if before == after:
         return []
     needed = [CONFIG_ROLE]
     before_agents, after_agents = agents_of(before), agents_of(after)
     for ident in set(before_agents) | set(after_agents):
-        # Making an agent a service identity is a grant too: it may then
-        # act in anyone's name.
         if (sorted(roles_of(before, ident)) != sorted(roles_of(after, ident))
-                or is_service(before, ident) != is_service(after, ident)):
+                or is_service(before, ident) != is_service(after, ident)
+                or _identity_moved(before_agents.get(ident), after_agents.get(ident))):
             needed.append(GRANT_ROLE)
             break
     return needed
+
+
+def _identity_moved(before: Any, after: Any) -> bool:
+    if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
+        return False
+    privileged = bool(before.get("roles")) or before.get("service") is True
+    return privileged and any(
+        str(before.get(key) or "").casefold() != str(after.get(key) or "").casefold()
+        for key in ("email", "name"))
 
 
 def config_refusal(before: Mapping[str, Any], after: Mapping[str, Any],
@@ -158,7 +169,7 @@ def config_refusal(before: Mapping[str, Any], after: Mapping[str, Any],
     missing = [role for role in config_roles_needed(before, after) if role not in held]
     if not missing:
         return None
-    what = ("change anyone's roles" if GRANT_ROLE in missing
+    what = ("change anyone's roles or identity" if GRANT_ROLE in missing
             else "change the desk's configuration")
     return (f"agent {agent_id} ({', '.join(held) or 'no role'}) may not {what}: "
             f"that takes the role {' and '.join(missing)}")

@@ -149,12 +149,21 @@ def test_desk_settings_need_admin_and_roles_need_permission_admin(desk: Path) ->
     ok(desk, "agent", "set", "ola", "--role", "admin", agent="admin")
     ok(desk, "team", "set", "drift", "--name", "Drift", agent="ola")
     stderr = refused(desk, "agent", "set", "per", "--add-role", "receiver", agent="ola")
-    assert "may not change anyone's roles: that takes the role permission-admin" in stderr
+    assert "may not change anyone's roles or identity: that takes the role permission-admin" \
+        in stderr
     refused(desk, "agent", "add", "sven", "--name", "Sven", "--email", "sven@helse.example.no",
             "--role", "handler", agent="ola")
     refused(desk, "agent", "set", "ola", "--add-role", "permission-admin", agent="ola")
     config = load_yaml(desk / "casectl.yaml")
     assert config["agents"]["per"]["roles"] == ["handler"] and "sven" not in config["agents"]
+    # Pointing a permission-admin's address at someone else hands them its
+    # rights: a grant too. An agent without roles is a mere setting.
+    refused(desk, "agent", "set", "admin", "--email", "ola.privat@helse.example.no",
+            agent="ola")
+    refused(desk, "agent", "set", "kari", "--name", "Ola Olsen", agent="ola")
+    ok(desk, "agent", "add", "vikar", "--name", "Vikar", "--email", "vikar@helse.example.no",
+       agent="admin")
+    ok(desk, "agent", "set", "vikar", "--email", "vikar2@helse.example.no", agent="ola")
 
 
 def test_upgrade_takes_an_admin(desk: Path) -> None:

@@ -175,7 +175,9 @@ def _setup(w: Worked, do: Driver) -> None:
            **({"who": ADMIN} if ident in ("kari", "boss") else {"as_": "admin"}))
     do("team-set", "team", "set", "nettverk", "--question", "socket=Hvilken kontakt?",
        who="boss")
-    do("agent-set", "agent", "set", "per", "--name", "Per H. Hansen", as_="boss")
+    do("agent-set", "agent", "set", "per", "--add-team", "klinisk-app", as_="boss")
+    # A role-holder's name or address is how casectl knows them: a grant.
+    do("agent-set-identity", "agent", "set", "per", "--name", "Per H. Hansen", who=ADMIN)
     do("agent-set-roles", "agent", "set", "mette", "--add-role", "receiver", who=ADMIN)
     do("agent-add-vikar", "agent", "add", "vikar", "--name", "Vera Vikar", "--email",
        "vikar@helse.example.no", "--team", "servicedesk", "--role", "handler", as_="admin")
@@ -303,7 +305,7 @@ def _sync(w: Worked, do: Driver) -> None:
 
 CLIENT_STEPS = [
     "init", "team-add", "team-add-2", "team-add-3", "agent-add-first-admin", *[f"agent-add-{a}" for a in AGENTS],
-    "team-set", "agent-set", "agent-set-roles", "agent-add-vikar", "agent-deactivate",
+    "team-set", "agent-set", "agent-set-identity", "agent-set-roles", "agent-add-vikar", "agent-deactivate",
     "agent-activate", "org-add", "org-set", "category-add", "ci",
     "new", "new-team-assignee", "new-protected", "new-urgent", "new-start", "new-impact",
     "new-by-service-as", "new-by-admin-as", "assign", "take", "log", "log-internal",
@@ -719,7 +721,7 @@ def synced(repo: Path, agent: str) -> None:
 @pytest.mark.parametrize("mine, theirs", [
     (("category", "add", "Skrivere"), ("category", "add", "Telefoni")),
     (("agent", "set", "per", "--add-team", "servicedesk"),
-     ("agent", "set", "per", "--name", "Per Hansen")),
+     ("agent", "set", "per", "--remove-team", "klinisk-app")),
     (("team", "set", "nettverk", "--question", "rom=Hvilket rom?"),
      ("team", "set", "nettverk", "--name", "Nettverksgruppa")),
 ], ids=["categories", "one-agent", "one-team"])
