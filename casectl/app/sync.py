@@ -76,6 +76,8 @@ def sync(session: Session, remote: str | None = None) -> SyncReport:
             there = journal.fetch(root, remote, remote_branch, tracking)
         except journal.Unreachable as exc:
             raise _offline(root, remote, tracking, exc.reason) from None
+        if not there and attempt == 0:
+            _require_empty_remote(root, remote, branch, remote_branch)
         if there:
             with store.locked(root):
                 transaction.recover(root)
@@ -133,6 +135,29 @@ def choose_remote(root: Path, branch: str, wanted: str | None) -> tuple[str, str
             "name one: casectl sync --remote NAME (remotes here: " + ", ".join(names) + ")")
     remote_branch = upstream_branch if upstream_branch and name == upstream_remote else branch
     return name, remote_branch
+
+
+def _require_empty_remote(root: Path, remote: str, branch: str, remote_branch: str) -> None:
+    """The remote has no ``remote_branch``: sync pushes it there only when
+    the remote has no branch at all (the desk's first push). A remote with
+    other branches is another project's repository, or this is a side
+    branch: pushing would put the desk, or this branch, where nobody syncs
+    with it while the technician believes they synced."""
+    try:
+        others = journal.remote_branches(root, remote)
+    except journal.Unreachable as exc:
+        raise _offline(root, remote, f"refs/remotes/{remote}/{remote_branch}",
+                       exc.reason) from None
+    if not others:
+        return
+    shown = ", ".join(sorted(others)[:5]) + (", ..." if len(others) > 5 else "")
+    raise RuleViolation(
+        "sync-remote", f"the remote {remote} has no branch {remote_branch} (it has: {shown}), "
+        "so it is not where this branch is shared; nothing was synced",
+        f"to sync with the desk's branch, get on it (e.g. git switch {sorted(others)[0]}) or "
+        f"point this branch at it (git branch -u {remote}/BRANCH); if {remote} is the wrong "
+        f"repository, check 'git remote -v'; to publish {branch} there as a new branch: "
+        f"git push -u {remote} {branch}")
 
 
 def _require_at_rest(root: Path) -> None:

@@ -1,0 +1,79 @@
+"""Issue 7 as an adversary sees it: `casectl sync`, the merge driver,
+`casectl audit` and the pre-receive hook driven through the real command
+line against real repositories in the states git and technicians leave
+them in (hooks and aliases with git's variables set, hand git commands,
+shallow clones, odd remotes, renumbered cases). Each test here was written
+for a defect found that way, or pins behaviour a defect would break."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import act, case_file, commits, git, head, load_case, new_case, run, snapshot
+from test_sync import clone, make_remote, same_random_part, sync, worklogs
+
+NOW = "2026-11-24T09:00:00+01:00"
+
+
+@pytest.fixture
+def pair(desk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+         ) -> tuple[Path, Path, Path]:
+    """The desk, a second clone and their bare remote."""
+    monkeypatch.setenv("CASECTL_NOW", NOW)
+    remote = make_remote(desk, tmp_path)
+    return desk, clone(str(remote), tmp_path / "other"), remote
+
+
+def later(monkeypatch: pytest.MonkeyPatch, minute: int) -> None:
+    monkeypatch.setenv("CASECTL_NOW", f"2026-11-24T09:{minute:02d}:00+01:00")
+
+
+# ---------------------------------------------------------------- odd remotes
+
+def test_a_remote_holding_other_branches_but_not_this_one_is_refused(desk, tmp_path) -> None:
+    """A remote that is not the desk's repository (another project's, with
+    a master branch) must not get the whole desk pushed into it as a new
+    branch; nor does a side branch with no upstream quietly become a new
+    branch on the desk's remote while the technician believes they synced."""
+    project = tmp_path / "project"
+    git(tmp_path, "init", "-q", "-b", "master", str(project))
+    (project / "README").write_text("another project\n")
+    git(project, "add", "README")
+    git(project, "-c", "user.name=X", "-c", "user.email=x@example.no", "commit", "-qm", "init")
+    bare = tmp_path / "project.git"
+    git(tmp_path, "clone", "-q", "--bare", str(project), str(bare))
+    git(desk, "remote", "add", "origin", str(bare))
+    new_case(desk)
+    before = snapshot(desk)
+    done = sync(desk)
+    assert done.exit_code == 1, done.output
+    assert "has no branch main" in done.stderr and "master" in done.stderr
+    assert "git push -u origin main" in done.stderr  # what to do if it is meant
+    assert git(bare, "for-each-ref", "--format=%(refname)", "refs/heads") == \
+        "refs/heads/master\n"  # nothing pushed there
+    assert snapshot(desk) == before
+
+
+def test_a_side_branch_without_upstream_is_not_pushed_as_a_new_branch(pair) -> None:
+    desk, _, remote = pair
+    assert sync(desk).exit_code == 0
+    git(desk, "switch", "-q", "-c", "prøve")
+    new_case(desk)
+    done = sync(desk)
+    assert done.exit_code == 1, done.output
+    assert "has no branch prøve" in done.stderr and "git switch main" in done.stderr
+    assert "prøve" not in git(remote, "for-each-ref", "--format=%(refname)")
+
+
+def test_the_first_push_to_an_empty_remote_still_works(desk, tmp_path) -> None:
+    bare = tmp_path / "empty.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(desk, "remote", "add", "origin", str(bare))
+    done = sync(desk)
+    assert done.exit_code == 0, done.output
+    assert git(bare, "rev-parse", "main").strip() == head(desk)
