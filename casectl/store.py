@@ -36,6 +36,15 @@ def find_root(explicit: str | None, start: Path | None = None) -> Path:
         here = (start or Path.cwd()).resolve()
     found = enclosing_root(here)
     if found is None:
+        if journal.is_bare(here):
+            # A server's copy (the desk's remote, a CI mirror): no work tree,
+            # so no files to act on; 'casectl init' there would be wrong advice.
+            raise NotFound(
+                f"{here} is a bare git repository (a remote's copy, with no files to work "
+                "on), not a case repository",
+                f"work in a clone of it (git clone {here} DIR, then casectl --repo DIR ...; "
+                "'casectl audit' there checks the whole history); on the server itself, "
+                f"'casectl hook install --bare {here}' checks every push")
         raise NotARepository(str(here))
     return _checked_git(found)
 

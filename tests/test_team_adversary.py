@@ -77,3 +77,16 @@ def test_the_first_push_to_an_empty_remote_still_works(desk, tmp_path) -> None:
     done = sync(desk)
     assert done.exit_code == 0, done.output
     assert git(bare, "rev-parse", "main").strip() == head(desk)
+
+
+def test_casectl_in_a_bare_repository_says_to_work_in_a_clone(pair) -> None:
+    """On the server, `casectl audit` in the bare remote used to answer
+    'not a case repository ... run casectl init', advice that would lay a
+    desk out inside the server's git directory."""
+    _, _, remote = pair
+    done = subprocess.run([sys.executable, "-m", "casectl", "audit"], cwd=remote,
+                          capture_output=True, text=True)
+    assert done.returncode == 3, done.stderr
+    assert "is a bare git repository" in done.stderr
+    assert f"git clone {remote}" in done.stderr and "casectl init" not in done.stderr
+    assert "Traceback" not in done.stderr
