@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from casectl import ids
+
 from helpers import act, case_file, commits, git, head, load_case, new_case, run, snapshot
 from test_sync import clone, make_remote, same_random_part, sync, worklogs
 
@@ -90,3 +92,62 @@ def test_casectl_in_a_bare_repository_says_to_work_in_a_clone(pair) -> None:
     assert "is a bare git repository" in done.stderr
     assert f"git clone {remote}" in done.stderr and "casectl init" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------- renumbering
+
+def test_a_renumbered_case_worked_on_before_the_sync_audits_clean_everywhere(
+        pair, monkeypatch) -> None:
+    """The local case had actions after it was registered (log, priority,
+    take) when sync found its id taken: all of them move with it, and both
+    clones audit clean over the renumbering, in full and from the fork."""
+    desk, other, _ = pair
+    fork = head(desk)
+    with same_random_part(monkeypatch):
+        theirs = new_case(desk, subject="Skriver på rom 12")
+        mine = new_case(other, subject="VPN nede")
+    assert theirs == mine
+    later(monkeypatch, 5)
+    assert act(other, "log", mine, "Ringte bruker").exit_code == 0
+    assert act(other, "priority", mine, "high").exit_code == 0
+    assert act(desk, "log", theirs, "På rom 12").exit_code == 0
+    assert sync(desk).exit_code == 0
+    done = sync(other)
+    assert done.exit_code == 0, done.output
+    new_id = done.stderr.split(" is now ")[1].split()[0]
+    assert sync(desk).exit_code == 0
+    for repo in (desk, other):
+        assert worklogs(repo, new_id) == ["Ringte bruker"]
+        assert load_case(repo, new_id)["priority"] == "high"
+        assert worklogs(repo, theirs) == ["På rom 12"]
+        for args in ((), ("--since", fork)):
+            audited = act(repo, "audit", *args)
+            assert audited.exit_code == 0, (args, audited.output)
+        assert act(repo, "validate").exit_code == 0
+    assert head(desk) == head(other)
+
+
+def test_a_hand_git_pull_never_merges_two_cases_minted_with_one_id(pair, monkeypatch) -> None:
+    """`casectl sync` renumbers a colliding case before merging; a hand
+    `git pull` goes straight to the merge driver, which must not take the
+    union of two different cases' logs into one file."""
+    desk, other, _ = pair
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    minted = ids.new_case_id
+    with monkeypatch.context() as patch:  # the case ids collide, the event ids do not
+        patch.setattr(ids, "new_case_id", lambda moment: minted(moment)[:-4] + "ZZZZ")
+        first = new_case(desk, subject="Skriver på rom 12")
+        second = new_case(other, subject="VPN nede")
+    assert first == second
+    assert sync(desk).exit_code == 0
+    done = subprocess.run(["git", "-c", "user.name=K", "-c", "user.email=kari@helse.example.no",
+                           "pull", "--no-rebase", "--no-edit", "origin", "main"], cwd=other,
+                          capture_output=True, text=True)
+    assert done.returncode != 0, "two different cases were merged into one file"
+    assert "two different cases were given the same id" in done.stderr
+    assert "unique-case-id" in done.stderr and "git merge --abort" in done.stderr
+    assert "casectl sync" in done.stdout + done.stderr  # what renumbers one of them
+    git(other, "merge", "--abort")
+    done_sync = sync(other)  # the way out the message names
+    assert done_sync.exit_code == 0, done_sync.output
+    assert f"case {second} is now " in done_sync.stderr
