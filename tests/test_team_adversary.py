@@ -151,3 +151,35 @@ def test_a_hand_git_pull_never_merges_two_cases_minted_with_one_id(pair, monkeyp
     done_sync = sync(other)  # the way out the message names
     assert done_sync.exit_code == 0, done_sync.output
     assert f"case {second} is now " in done_sync.stderr
+
+
+# ---------------------------------------------------------------- hand git commands
+
+def test_conflict_markers_committed_after_a_pull_without_the_driver_are_not_pushed(
+        pair, monkeypatch) -> None:
+    """A `git pull` in a clone where git has no casectl driver (its config
+    lost it) is a text merge; a technician who `git add`s the conflict and
+    commits has a case file that is not YAML. Sync used to push it to the
+    desk, from where every clone's next sync took it."""
+    desk, other, remote = pair
+    case_id = new_case(desk)
+    assert sync(desk).exit_code == 0 and sync(other).exit_code == 0
+    later(monkeypatch, 5)
+    assert act(desk, "log", case_id, "Herfra").exit_code == 0
+    assert sync(desk).exit_code == 0
+    assert act(other, "log", case_id, "Derfra").exit_code == 0
+    git(other, "config", "--remove-section", "merge.casectl")
+    pulled = subprocess.run(["git", "-c", "user.name=I", "-c", "user.email=i@example.no",
+                             "pull", "-q", "--no-rebase", "--no-edit", "origin", "main"],
+                            cwd=other, capture_output=True, text=True)
+    assert pulled.returncode != 0  # a text conflict
+    git(other, "add", "-A")
+    git(other, "-c", "user.name=I", "-c", "user.email=i@example.no", "commit", "-qm", "both")
+    on_remote = git(remote, "rev-parse", "main")
+    mine = head(other)
+    done = sync(other)
+    assert done.exit_code == 4, done.output
+    assert "nothing was pushed" in done.stderr and "casectl validate" in done.stderr
+    assert case_file(other, case_id).relative_to(other).as_posix() in done.stderr
+    assert git(remote, "rev-parse", "main") == on_remote
+    assert head(other) == mine  # kept

@@ -89,6 +89,7 @@ def sync(session: Session, remote: str | None = None) -> SyncReport:
             _refresh_index(root)
             return report  # the remote has everything this clone has
         ahead = journal.count_commits(root, tracking if there else None, local)
+        _require_valid(root, tracking if there else None, remote, remote_branch)
         try:
             pushed = journal.push(root, remote, local, remote_branch)
         except journal.Unreachable as exc:
@@ -158,6 +159,27 @@ def _require_empty_remote(root: Path, remote: str, branch: str, remote_branch: s
         f"point this branch at it (git branch -u {remote}/BRANCH); if {remote} is the wrong "
         f"repository, check 'git remote -v'; to publish {branch} there as a new branch: "
         f"git push -u {remote} {branch}")
+
+
+def _require_valid(root: Path, since: str | None, remote: str, remote_branch: str) -> None:
+    """What this sync would push must be valid case files (and casectl.yaml):
+    a hand commit (a text merge's conflict markers taken as they were, say)
+    would otherwise reach every clone with the next sync. Only the files
+    changed since ``since`` (what the remote has) are read."""
+    from .validation import validate  # the one validator; loaded only when pushing
+
+    found = validate(str(root), [], changed_since=since).problems
+    if not found:
+        return
+    first = found[0]
+    more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
+    since_arg = f" --changed-since {remote}/{remote_branch}" if since else ""
+    raise InvalidData(
+        first.file, f"{first.field}: {first.message}{more}; this is in the commits sync would "
+        f"push to {remote}, so nothing was pushed (your commits stay here)", line=first.line,
+        hint=f"'casectl validate{since_arg}' lists the problems; fix the files (a text merge's "
+        "conflict markers: keep the events of both sides once), commit, and run 'casectl "
+        "sync' again")
 
 
 def _require_at_rest(root: Path) -> None:
