@@ -183,3 +183,34 @@ def test_conflict_markers_committed_after_a_pull_without_the_driver_are_not_push
     assert case_file(other, case_id).relative_to(other).as_posix() in done.stderr
     assert git(remote, "rev-parse", "main") == on_remote
     assert head(other) == mine  # kept
+
+
+# ---------------------------------------------------------------- the server hook
+
+def test_the_hook_does_not_advise_a_new_commit_that_cannot_help(desk, tmp_path) -> None:
+    """The hook judges every pushed commit, so a bad commit followed by one
+    that puts the file back is still refused; its message used to say "fix
+    them in your clone (new commits ...) and push again", which fails again."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(desk), str(remote))
+    assert run("hook", "install", "--bare", str(remote)).exit_code == 0
+    git(desk, "remote", "add", "origin", str(remote))
+    case_id = new_case(desk)
+    git(desk, "push", "-q", "origin", "main")
+    path = case_file(desk, case_id)
+    kept = path.read_text(encoding="utf-8")
+    identity = ("-c", "user.name=Kari", "-c", "user.email=kari@helse.example.no")
+    path.write_text(kept.replace("subject: DIPS starter ikke", "subject: 12"), encoding="utf-8")
+    git(desk, *identity, "commit", "-qam", "bad")
+    path.write_text(kept, encoding="utf-8")
+    git(desk, *identity, "commit", "-qam", "put back")
+    done = subprocess.run(["git", "push", "origin", "main"], cwd=desk, capture_output=True,
+                          text=True, env={**os.environ, "CASECTL_PUSHER": "kari"})
+    assert done.returncode != 0
+    assert "new commits" not in done.stderr
+    assert "A new commit on top does not help" in done.stderr
+    assert "git rebase -i" in done.stderr and "git reset --keep" in done.stderr
+    git(desk, "reset", "-q", "--keep", "origin/main")  # as the message says
+    again = subprocess.run(["git", "push", "origin", "main"], cwd=desk, capture_output=True,
+                           text=True, env={**os.environ, "CASECTL_PUSHER": "kari"})
+    assert again.returncode == 0, again.stderr
