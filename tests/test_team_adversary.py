@@ -214,3 +214,27 @@ def test_the_hook_does_not_advise_a_new_commit_that_cannot_help(desk, tmp_path) 
     again = subprocess.run(["git", "push", "origin", "main"], cwd=desk, capture_output=True,
                            text=True, env={**os.environ, "CASECTL_PUSHER": "kari"})
     assert again.returncode == 0, again.stderr
+
+
+def test_a_merge_commit_git_cannot_sign_is_named_as_such(pair, monkeypatch) -> None:
+    """Sync's merge honours commit.gpgsign; when signing fails every file
+    merged, yet sync said "cannot be merged automatically: ." naming
+    nothing."""
+    desk, other, _ = pair
+    case_id = new_case(desk)
+    assert sync(desk).exit_code == 0 and sync(other).exit_code == 0
+    later(monkeypatch, 5)
+    assert act(desk, "log", case_id, "Herfra").exit_code == 0
+    assert sync(desk).exit_code == 0
+    assert act(other, "log", case_id, "Derfra").exit_code == 0
+    git(other, "config", "user.name", "Kari")
+    git(other, "config", "user.email", "kari@helse.example.no")
+    git(other, "config", "commit.gpgsign", "true")
+    git(other, "config", "gpg.program", "false")  # a signing key that does not work
+    before = snapshot(other)
+    done = sync(other)
+    assert done.exit_code == 1, done.output
+    assert "without conflicts but could not commit the merge" in done.stderr
+    assert "gpg" in done.stderr and "commit.gpgsign" in done.stderr
+    assert snapshot(other) == before
+    assert not (other / ".git" / "MERGE_HEAD").exists()

@@ -243,6 +243,18 @@ def _merge(session: Session, remote: str, remote_branch: str, tracking: str,
             f"git could not merge {remote}/{remote_branch}: {_said(outcome.said)}",
             "nothing was merged; 'git status' shows the files in the way: commit or discard "
             "your own changes to them, then run 'casectl sync' again")
+    if not outcome.unmerged:
+        # Every file merged, but git could not make the merge commit (its
+        # signing failed, a pre-merge-commit or commit-msg hook refused).
+        journal.merge_abort(root)
+        raise OperationFailed(
+            f"git merged {remote}/{remote_branch} without conflicts but could not commit the "
+            f"merge: {_said(outcome.said)}. The merge was undone: this clone is as it was "
+            "before the sync, and nothing was pushed",
+            "if your git signs commits (commit.gpgsign), check that 'git commit -S' works "
+            "here (gpg.format, user.signingkey) or stop signing with 'git config "
+            "commit.gpgsign false'; a pre-merge-commit or commit-msg hook of yours may have "
+            "refused it; then run 'casectl sync' again")
     reasons = _conflict_reasons(outcome.unmerged, outcome.said)
     journal.merge_abort(root)
     listed = "; ".join(f"{path}: {why}" for path, why in reasons.items())
