@@ -238,3 +238,26 @@ def test_a_merge_commit_git_cannot_sign_is_named_as_such(pair, monkeypatch) -> N
     assert "gpg" in done.stderr and "commit.gpgsign" in done.stderr
     assert snapshot(other) == before
     assert not (other / ".git" / "MERGE_HEAD").exists()
+
+
+# ---------------------------------------------------------------- fresh clones
+
+def test_a_clone_that_checked_out_nothing_is_told_to_switch_not_to_init(desk, tmp_path) -> None:
+    """A bare remote made by plain `git init --bare` names master as its
+    HEAD; a clone of it after the desk pushed main checks out nothing, and
+    casectl answered "run 'casectl init'" there: a second desk."""
+    remote = tmp_path / "plain.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "master", str(remote))
+    git(desk, "push", "-q", str(remote), "main")
+    fresh = tmp_path / "fresh"
+    subprocess.run(["git", "clone", "-q", str(remote), str(fresh)], capture_output=True,
+                   check=True)
+    done = subprocess.run([sys.executable, "-m", "casectl", "sync"], cwd=fresh,
+                          capture_output=True, text=True)
+    assert done.returncode == 3, done.stderr
+    assert "nothing checked out" in done.stderr and "git switch main" in done.stderr
+    assert "casectl init" not in done.stderr
+    git(fresh, "switch", "-q", "main")
+    again = subprocess.run([sys.executable, "-m", "casectl", "sync"], cwd=fresh,
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
