@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
 from . import model, roles
+from .merge import MISSING, _is_set  # the driver's own notion of a mergeable list
 
 # Bump when a rule changes: cached results of older rules are not reused.
 RULES_VERSION = "3"
@@ -394,26 +395,34 @@ def _check_merge(facts: CommitFacts, add: Any) -> None:
                 "no parent had")
 
 
-_KEYED_SECTIONS = ("agents", "teams", "orgs")
-
-
 def _merge_invented(merged: Mapping[str, Any],
                     parents: Sequence[Mapping[str, Any] | None]) -> list[str]:
-    """The parts of a merged configuration that no parent had as they are:
-    per agent, team and organisation, else per top-level key."""
+    """The parts of a merged configuration that no parent had as they are,
+    by key path, in the merge driver's own terms (merge.merge_config): a
+    mapping is taken key by key (a key either side dropped may be absent),
+    a list of distinct plain values as a set (each item from a parent), any
+    other value whole from one parent."""
     sides = [p for p in parents if isinstance(p, Mapping)]
-    invented = []
-    for key in sorted(set(merged) | {k for side in sides for k in side}):
-        value = merged.get(key)
-        if any(side.get(key) == value for side in sides):
-            continue
-        if key in _KEYED_SECTIONS and isinstance(value, Mapping):
-            entries = set(value) | {e for side in sides
-                                    if isinstance(side.get(key), Mapping) for e in side[key]}
-            for entry in sorted(entries):
-                mine = value.get(entry)
-                if not any((side.get(key) or {}).get(entry) == mine for side in sides):
-                    invented.append(f"{key}.{entry}")
-            continue
-        invented.append(key)
+    invented: list[str] = []
+    _invented_at(merged, sides, (), invented)
     return invented
+
+
+def _invented_at(value: Any, sides: Sequence[Any], path: tuple[str, ...],
+                 invented: list[str]) -> None:
+    if any(side == value for side in sides):
+        return
+    if isinstance(value, Mapping):
+        maps = [side for side in sides if isinstance(side, Mapping)]
+        if maps:
+            for key in dict.fromkeys([*value, *(k for side in maps for k in side)]):
+                _invented_at(value.get(key, MISSING), [side.get(key, MISSING) for side in maps],
+                             (*path, str(key)), invented)
+            return
+    if _is_set(value):
+        had = {item for side in sides if _is_set(side) for item in side}
+        if had and all(item in had for item in value):
+            return
+    where = ".".join(path) or "(the whole file)"
+    if where not in invented:
+        invented.append(where)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from casectl import ids
+from casectl import ids, yamlio
 
-from helpers import act, case_file, commits, git, head, load_case, new_case, run, snapshot
+from helpers import act, case_file, git, head, load_case, new_case, run, snapshot
+from helpers import load_yaml as yaml_of
 from test_sync import clone, make_remote, same_random_part, sync, worklogs
 
 NOW = "2026-11-24T09:00:00+01:00"
@@ -261,3 +262,57 @@ def test_a_clone_that_checked_out_nothing_is_told_to_switch_not_to_init(desk, tm
     again = subprocess.run([sys.executable, "-m", "casectl", "sync"], cwd=fresh,
                            capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
+
+
+# ---------------------------------------------------------------- casectl.yaml merges
+
+def test_configuration_merged_by_the_driver_passes_audit_and_the_hook(pair) -> None:
+    """Two admins each add a category and each change a different field of
+    one agent; the driver merges them as the README says (lists as sets,
+    mappings key by key). The audit judged such a merge to have "changed
+    casectl.yaml in categories in a way no parent had", and the server hook
+    refused the sync's push with it."""
+    desk, other, remote = pair
+    assert run("hook", "install", "--bare", str(remote)).exit_code == 0
+    assert act(desk, "category", "add", "maskinvare", agent="admin").exit_code == 0
+    assert sync(desk, agent="admin").exit_code == 0
+    assert sync(other, agent="admin").exit_code == 0
+    assert act(desk, "category", "add", "nett", agent="admin").exit_code == 0
+    assert act(desk, "agent", "set", "per", "--name", "Per H. Hansen",
+               agent="admin").exit_code == 0
+    assert act(other, "category", "add", "programvare", agent="admin").exit_code == 0
+    assert act(other, "agent", "set", "per", "--add-team", "servicedesk",
+               agent="admin").exit_code == 0
+    assert sync(desk, agent="admin").exit_code == 0
+    done = sync(other, agent="admin")  # merges, and the hook judges the merge
+    assert done.exit_code == 0, done.output
+    assert sync(desk, agent="admin").exit_code == 0
+    for repo in (desk, other):
+        config = yaml_of(repo / "casectl.yaml")
+        assert {"maskinvare", "nett", "programvare"} <= set(config["categories"])
+        assert config["agents"]["per"]["name"] == "Per H. Hansen"
+        assert "servicedesk" in config["agents"]["per"]["teams"]
+        audited = act(repo, "audit")
+        assert audited.exit_code == 0, audited.output
+
+
+def test_a_merge_that_invents_a_setting_is_still_found(desk, monkeypatch) -> None:
+    """The audit's rule stays: a merge commit whose casectl.yaml holds a
+    value neither parent had (here a category only the merge adds)."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    assert act(desk, "category", "add", "maskinvare", agent="admin").exit_code == 0
+    base = head(desk)
+    identity = ("-c", "user.name=Åse Admin", "-c", "user.email=ase@helse.example.no")
+    git(desk, "switch", "-q", "-c", "side")
+    assert act(desk, "team", "add", "backup", agent="admin").exit_code == 0
+    git(desk, "switch", "-q", "main")
+    assert act(desk, "category", "add", "nett", agent="admin").exit_code == 0
+    git(desk, *identity, "merge", "-q", "--no-ff", "--no-commit", "side")
+    config = yaml_of(desk / "casectl.yaml")
+    config["categories"].append("oppfunnet")
+    (desk / "casectl.yaml").write_text(yamlio.dump(config), encoding="utf-8")
+    git(desk, "add", "casectl.yaml")
+    git(desk, *identity, "commit", "-qm", "merge")
+    done = act(desk, "audit", "--since", base)
+    assert done.exit_code == 4, done.output
+    assert "categories in a way no parent had" in done.stdout + done.stderr
