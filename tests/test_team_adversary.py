@@ -102,7 +102,9 @@ def test_a_renumbered_case_worked_on_before_the_sync_audits_clean_everywhere(
     """The local case had actions after it was registered (log, priority,
     take) when sync found its id taken: all of them move with it, and both
     clones audit clean over the renumbering, in full and from the fork."""
-    desk, other, _ = pair
+    desk, other, remote = pair
+    assert run("hook", "install", "--bare", str(remote)).exit_code == 0  # judges the renumber
+    monkeypatch.setenv("CASECTL_PUSHER", "kari")  # the hook checks who pushes, too
     fork = head(desk)
     with same_random_part(monkeypatch):
         theirs = new_case(desk, subject="Skriver på rom 12")
