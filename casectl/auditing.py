@@ -17,7 +17,7 @@ from . import model, roles
 from .merge import MISSING, _is_set  # the driver's own notion of a mergeable list
 
 # Bump when a rule changes: cached results of older rules are not reused.
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 
 # Rule names, as reports and --format json give them.
 APPEND_ONLY = "append-only"
@@ -389,10 +389,32 @@ def _check_merge(facts: CommitFacts, add: Any) -> None:
         add(None, SIGNED, "the merge is not signed, and casectl.yaml requires signed commits "
             "(desk.require_signed)")
     if facts.config_changed and facts.config_after is not None:
+        _check_merge_binding(facts.config_after, facts.config_parents, add)
         invented = _merge_invented(facts.config_after, facts.config_parents)
         if invented:
             add(None, MERGE, f"the merge changed casectl.yaml in {', '.join(invented)} in a way "
                 "no parent had")
+
+
+def _check_merge_binding(merged: Mapping[str, Any],
+                         parents: Sequence[Mapping[str, Any] | None], add: Any) -> None:
+    """A side whose commits were judged where roles did not bind yet (a
+    branch from before the first admin) must not bring configuration
+    changes into a history where they do: otherwise anyone could grant
+    themselves a role on such a branch and merge it, every commit judged
+    clean. Such changes are made again, by an admin, on the desk's branch."""
+    sides = [parent for parent in parents if isinstance(parent, Mapping)]
+    if all(roles.enforced(side) for side in sides):
+        return
+    for side in sides:
+        if not roles.enforced(side):
+            continue
+        needed = roles.config_roles_needed(side, merged)
+        if needed:
+            add(None, CONFIG, "the merge brings casectl.yaml changes made on a side where roles "
+                "did not bind yet into a history where they do; such changes take the role "
+                f"{' and '.join(needed)} there: have an admin make them on the desk's branch")
+            return
 
 
 def _merge_invented(merged: Mapping[str, Any],

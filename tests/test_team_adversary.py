@@ -318,3 +318,30 @@ def test_a_merge_that_invents_a_setting_is_still_found(desk, monkeypatch) -> Non
     done = act(desk, "audit", "--since", base)
     assert done.exit_code == 4, done.output
     assert "categories in a way no parent had" in done.stdout + done.stderr
+
+
+def test_a_role_granted_on_a_branch_from_before_roles_bound_is_found(desk, tmp_path) -> None:
+    """kari (receiver, handler) may not grant roles, but on a branch from
+    before the first admin, where roles did not bind, the client and the
+    audit judge her grant by that branch's rules; merged into the desk's
+    branch it gave her permission-admin with the audit clean and the hook
+    accepting the push."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(desk), str(remote))
+    assert run("hook", "install", "--bare", str(remote)).exit_code == 0
+    git(desk, "remote", "add", "origin", str(remote))
+    git(desk, "fetch", "-q", "origin")
+    binding = git(desk, "log", "--format=%H", "-1", "--grep", "agent-add: admin").strip()
+    git(desk, "switch", "-q", "-c", "sneak", f"{binding}~1")
+    assert act(desk, "agent", "set", "kari", "--add-role", "permission-admin").exit_code == 0
+    git(desk, "switch", "-q", "main")
+    git(desk, "-c", "merge.casectl.driver=" + f"{sys.executable} -m casectl merge-driver "
+        "%O %A %B %P", "-c", "user.name=Kari", "-c", "user.email=kari@helse.example.no",
+        "merge", "-q", "--no-edit", "sneak")
+    assert "permission-admin" in yaml_of(desk / "casectl.yaml")["agents"]["kari"]["roles"]
+    done = act(desk, "audit")
+    assert done.exit_code == 4, done.output
+    assert "roles did not bind yet" in done.stdout
+    pushed = subprocess.run(["git", "push", "origin", "main"], cwd=desk, capture_output=True,
+                            text=True, env={**os.environ, "CASECTL_PUSHER": "kari"})
+    assert pushed.returncode != 0 and "roles did not bind yet" in pushed.stderr
