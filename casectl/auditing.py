@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
 from . import model, roles
+from .merge import MISSING, _is_set  # the driver's own notion of a mergeable list
 
 # Bump when a rule changes: cached results of older rules are not reused.
-RULES_VERSION = "6"
+RULES_VERSION = "7"
 
 # Rule names, as reports and --format json give them.
 APPEND_ONLY = "append-only"
@@ -393,49 +394,67 @@ def _check_merge(facts: CommitFacts, add: Any) -> None:
         add(None, SIGNED, "the merge is not signed, and casectl.yaml requires signed commits "
             "(desk.require_signed)")
     if facts.config_changed and facts.config_after is not None:
+        _check_merge_binding(facts.config_after, facts.config_parents, add)
         invented = _merge_invented(facts.config_after, facts.config_parents)
         if invented:
             add(None, MERGE, f"the merge changed casectl.yaml in {', '.join(invented)} in a way "
                 "no parent had")
 
 
-_ABSENT = object()  # a key a version does not have
+def _check_merge_binding(merged: Mapping[str, Any],
+                         parents: Sequence[Mapping[str, Any] | None], add: Any) -> None:
+    """A side whose commits were judged where roles did not bind yet (a
+    branch from before the first admin) must not bring configuration
+    changes into a history where they do: otherwise anyone could grant
+    themselves a role on such a branch and merge it, every commit judged
+    clean. Such changes are made again, by an admin, on the desk's branch."""
+    sides = [parent for parent in parents if isinstance(parent, Mapping)]
+    if all(roles.enforced(side) for side in sides):
+        return
+    for side in sides:
+        if not roles.enforced(side):
+            continue
+        needed = roles.config_roles_needed(side, merged)
+        if needed:
+            add(None, CONFIG, "the merge brings casectl.yaml changes made on a side where roles "
+                "did not bind yet into a history where they do; such changes take the role "
+                f"{' and '.join(needed)} there: have an admin make them on the desk's branch")
+            return
 
 
 def _merge_invented(merged: Mapping[str, Any],
                     parents: Sequence[Mapping[str, Any] | None]) -> list[str]:
-    """The key paths of a merged configuration that no parent gave it: each
-    value must be some parent's, down through mappings key by key (a key
-    absent when some parent lacks it), and a list of plain values (the
-    categories, an agent's teams or roles) may hold only what some parent
-    held and must keep what every parent held. That is what casectl's
-    driver (merge.merge_config) makes of two clones' changes, and all a
-    person settling a conflict by hand may choose from."""
+    """The parts of a merged configuration that no parent had as they are,
+    by key path, in the merge driver's own terms (merge.merge_config): a
+    mapping is taken key by key (a key either side dropped may be absent),
+    a list of distinct plain values as a set (each item from a parent), any
+    other value whole from one parent."""
     sides = [p for p in parents if isinstance(p, Mapping)]
-    return _invented(merged, sides, ()) if sides else []
+    invented: list[str] = []
+    _invented_at(merged, sides, (), invented)
+    return invented
 
 
-def _invented(value: Any, sides: Sequence[Any], path: tuple[str, ...]) -> list[str]:
+def _invented_at(value: Any, sides: Sequence[Any], path: tuple[str, ...],
+                 invented: list[str]) -> None:
     if any(side == value for side in sides):
-        return []
-    where = ".".join(path) or "(the whole file)"
+        return
     if isinstance(value, Mapping):
         maps = [side for side in sides if isinstance(side, Mapping)]
         if maps:
-            keys = list(dict.fromkeys([*value, *(key for side in maps for key in side)]))
-            found: list[str] = []
-            for key in keys:
-                found += _invented(value.get(key, _ABSENT),
-                                   [side.get(key, _ABSENT) for side in maps], (*path, str(key)))
-            return found
-    if _plain_list(value):
-        lists = [side for side in sides if _plain_list(side)]
-        if lists and all(any(item in side for side in lists) for item in value) and \
-                all(item in value for item in lists[0] if all(item in s for s in lists)):
-            return []
-    return [where]
-
-
-def _plain_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, (str, int, float, bool))
-                                           for item in value)
+            for key in dict.fromkeys([*value, *(k for side in maps for k in side)]):
+                _invented_at(value.get(key, MISSING), [side.get(key, MISSING) for side in maps],
+                             (*path, str(key)), invented)
+            return
+    if _is_set(value):
+        lists = [side for side in sides if _is_set(side)]
+        had = {item for side in lists for item in side}
+        # Each item from some parent, and none that every parent held
+        # dropped: a revoke hidden in a merge is no merge.
+        kept = all(item in value for item in lists[0] if all(item in side for side in lists)) \
+            if lists else False
+        if had and kept and all(item in had for item in value):
+            return
+    where = ".".join(path) or "(the whole file)"
+    if where not in invented:
+        invented.append(where)

@@ -1127,6 +1127,20 @@ def fetch(root: Path, remote: str, remote_branch: str, into: str) -> bool:
     raise _failure(root, remote, done.stderr)
 
 
+def remote_branches(root: Path, remote: str) -> list[str]:
+    """The branches the remote has (without refs/heads/); Unreachable or
+    OperationFailed as for a fetch."""
+    done = run(root, "ls-remote", "--heads", remote, check=False)
+    if done.returncode != 0:
+        raise _failure(root, remote, done.stderr)
+    names = []
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        ref = line.partition("\t")[2].strip()
+        if ref.startswith("refs/heads/"):
+            names.append(ref[len("refs/heads/"):])
+    return names
+
+
 def push(root: Path, remote: str, commit: str, remote_branch: str) -> bool:
     """Push ``commit`` to the remote's branch, never forced. False when the
     remote refused because its branch moved on (another clone pushed first:

@@ -24,6 +24,16 @@ class MergeConflict(ValueError):
         self.message = message
 
 
+class IdCollision(MergeConflict):
+    """Both sides registered a different case under one id (two clones in
+    the same second with the same random part): never one file."""
+
+
+def _created(log: list[Any]) -> Any:
+    """The log's created event (None when there is none)."""
+    return next((e for e in log if isinstance(e, dict) and e.get("kind") == "created"), None)
+
+
 def merge_case(base: Mapping[str, Any] | None, ours: Mapping[str, Any],
                theirs: Mapping[str, Any]) -> Case:
     """The merged case document, or MergeConflict. ``base`` is the common
@@ -34,6 +44,11 @@ def merge_case(base: Mapping[str, Any] | None, ours: Mapping[str, Any],
     if ours["id"] != theirs["id"]:
         raise MergeConflict(f"two different cases in one file: {ours['id']} and "
                             f"{theirs['id']}")
+    mine, other = _created(ours["log"]), _created(theirs["log"])
+    # Different created events (by id): two cases, not two histories of one.
+    if isinstance(mine, dict) and isinstance(other, dict) and mine.get("id") != other.get("id"):
+        raise IdCollision(f"two different cases were given the same id {ours['id']} "
+                          f"(ours: {ours.get('subject')!r}, theirs: {theirs.get('subject')!r})")
     ours_by_id = _by_id(ours["log"], "ours")
     theirs_by_id = _by_id(theirs["log"], "theirs")
     if base is not None and isinstance(base.get("log"), list):

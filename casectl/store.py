@@ -36,8 +36,39 @@ def find_root(explicit: str | None, start: Path | None = None) -> Path:
         here = (start or Path.cwd()).resolve()
     found = enclosing_root(here)
     if found is None:
+        if journal.is_bare(here):
+            # A server's copy (the desk's remote, a CI mirror): no work tree,
+            # so no files to act on; 'casectl init' there would be wrong advice.
+            raise NotFound(
+                f"{here} is a bare git repository (a remote's copy, with no files to work "
+                "on), not a case repository",
+                f"work in a clone of it (git clone {here} DIR, then casectl --repo DIR ...; "
+                "'casectl audit' there checks the whole history); on the server itself, "
+                f"'casectl hook install --bare {here}' checks every push")
+        _refuse_empty_clone(here)
         raise NotARepository(str(here))
     return _checked_git(found)
+
+
+def _refuse_empty_clone(here: Path) -> None:
+    """A `git clone` of a bare remote whose HEAD names a branch it lacks
+    (made by `git init --bare` without -b main) checks out nothing: the desk
+    is one `git switch` away, and 'casectl init' would start another one."""
+    top = journal.toplevel(here)
+    if top is None or journal.head(top) is not None:
+        return
+    branches = [name for name in journal.git(
+        top, "for-each-ref", "--format=%(refname:lstrip=3)", "refs/remotes", check=False).split()
+        if name != "HEAD"]
+    if not branches:
+        return
+    wanted = "main" if "main" in branches else branches[0]
+    raise NotFound(
+        f"{top} is a git clone with nothing checked out: its remote's default branch "
+        "is missing, so git checked out no branch (the remote has: "
+        f"{', '.join(sorted(set(branches))[:5])})",
+        f"check out the desk's branch: git switch {wanted} (the remote's owner can fix it for "
+        f"everyone: git symbolic-ref HEAD refs/heads/{wanted} in the bare repository)")
 
 
 def enclosing_root(path: Path) -> Path | None:

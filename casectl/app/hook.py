@@ -286,7 +286,16 @@ def refusal_lines(report: PushReport) -> list[str]:
         where = f" case {finding.case}" if finding.case else ""
         lines.append(f"casectl: refused: commit {finding.commit[:10]}{where}: "
                      f"[{finding.rule}] {finding.message}")
+    # Every pushed commit is judged, not only the tip: a later commit that
+    # puts things right does not make an earlier one acceptable, so the
+    # named commits themselves must leave what is pushed.
     lines.append(f"casectl: push refused: {len(report.findings)} problem(s) in the pushed "
-                 "commits; nothing was changed on the server. Fix them in your clone (new "
-                 "commits; 'casectl audit' shows the same) and push again.")
+                 "commits; nothing was changed on the server. A new commit on top does not "
+                 "help (each pushed commit is judged): the named commits must not be pushed. "
+                 "They are only in your clone: take them out ('git rebase -i' the server's "
+                 "branch to drop them, or 'git reset --keep' to it and redo the work with "
+                 "casectl; 'casectl audit --since' it shows the same), then push again.")
+    if any(finding.rule == auditing.PUSHER for finding in report.findings):
+        lines.append("casectl: commits made as another agent are pushed by that agent (or an "
+                     "admin).")
     return lines

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import config as configmod, store, yamlio
 from ..errors import InvalidData, RuleViolation
-from ..merge import MergeConflict, merge_case, merge_config
+from ..merge import IdCollision, MergeConflict, merge_case, merge_config
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> None:
@@ -39,6 +39,12 @@ def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> None:
                 "merge-config", f"{name}: cannot merge the two versions: {reason}",
                 f"settle it by hand: keep what both sides meant in {name}, then 'git add "
                 f"{name}' and 'casectl validate'") from None
+        if isinstance(exc, IdCollision):
+            raise RuleViolation(
+                "unique-case-id", f"{name}: cannot merge the two versions: {reason}",
+                "keep them apart: abandon this merge ('git merge --abort', or 'git rebase "
+                "--abort' in a pull with rebase) and run 'casectl sync', which gives this "
+                "clone's unpushed case a new id and merges") from None
         raise RuleViolation(
             "merge-by-events", f"{name}: cannot merge the two versions: {reason}",
             "resolve it by hand keeping every event of both sides as they were, then "

@@ -76,6 +76,8 @@ def sync(session: Session, remote: str | None = None) -> SyncReport:
             there = journal.fetch(root, remote, remote_branch, tracking)
         except journal.Unreachable as exc:
             raise _offline(root, remote, tracking, exc.reason) from None
+        if not there and attempt == 0:
+            _require_empty_remote(root, remote, branch, remote_branch)
         if there:
             with store.locked(root):
                 transaction.recover(root)
@@ -87,6 +89,7 @@ def sync(session: Session, remote: str | None = None) -> SyncReport:
             _refresh_index(root)
             return report  # the remote has everything this clone has
         ahead = journal.count_commits(root, tracking if there else None, local)
+        _require_valid(root, tracking if there else None, remote, remote_branch)
         try:
             pushed = journal.push(root, remote, local, remote_branch)
         except journal.Unreachable as exc:
@@ -133,6 +136,50 @@ def choose_remote(root: Path, branch: str, wanted: str | None) -> tuple[str, str
             "name one: casectl sync --remote NAME (remotes here: " + ", ".join(names) + ")")
     remote_branch = upstream_branch if upstream_branch and name == upstream_remote else branch
     return name, remote_branch
+
+
+def _require_empty_remote(root: Path, remote: str, branch: str, remote_branch: str) -> None:
+    """The remote has no ``remote_branch``: sync pushes it there only when
+    the remote has no branch at all (the desk's first push). A remote with
+    other branches is another project's repository, or this is a side
+    branch: pushing would put the desk, or this branch, where nobody syncs
+    with it while the technician believes they synced."""
+    try:
+        others = journal.remote_branches(root, remote)
+    except journal.Unreachable as exc:
+        raise _offline(root, remote, f"refs/remotes/{remote}/{remote_branch}",
+                       exc.reason) from None
+    if not others:
+        return
+    shown = ", ".join(sorted(others)[:5]) + (", ..." if len(others) > 5 else "")
+    raise RuleViolation(
+        "sync-remote", f"the remote {remote} has no branch {remote_branch} (it has: {shown}), "
+        "so it is not where this branch is shared; nothing was synced",
+        f"to sync with the desk's branch, get on it (e.g. git switch {sorted(others)[0]}) or "
+        f"point this branch at it (git branch -u {remote}/BRANCH); if {remote} is the wrong "
+        f"repository, check 'git remote -v'; to publish {branch} there as a new branch: "
+        f"git push -u {remote} {branch}")
+
+
+def _require_valid(root: Path, since: str | None, remote: str, remote_branch: str) -> None:
+    """What this sync would push must be valid case files (and casectl.yaml):
+    a hand commit (a text merge's conflict markers taken as they were, say)
+    would otherwise reach every clone with the next sync. Only the files
+    changed since ``since`` (what the remote has) are read."""
+    from .validation import validate  # the one validator; loaded only when pushing
+
+    found = validate(str(root), [], changed_since=since).problems
+    if not found:
+        return
+    first = found[0]
+    more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
+    since_arg = f" --changed-since {remote}/{remote_branch}" if since else ""
+    raise InvalidData(
+        first.file, f"{first.field}: {first.message}{more}; this is in the commits sync would "
+        f"push to {remote}, so nothing was pushed (your commits stay here)", line=first.line,
+        hint=f"'casectl validate{since_arg}' lists the problems; fix the files (a text merge's "
+        "conflict markers: keep the events of both sides once), commit, and run 'casectl "
+        "sync' again")
 
 
 def _require_at_rest(root: Path) -> None:
@@ -196,6 +243,18 @@ def _merge(session: Session, remote: str, remote_branch: str, tracking: str,
             f"git could not merge {remote}/{remote_branch}: {_said(outcome.said)}",
             "nothing was merged; 'git status' shows the files in the way: commit or discard "
             "your own changes to them, then run 'casectl sync' again")
+    if not outcome.unmerged:
+        # Every file merged, but git could not make the merge commit (its
+        # signing failed, a pre-merge-commit or commit-msg hook refused).
+        journal.merge_abort(root)
+        raise OperationFailed(
+            f"git merged {remote}/{remote_branch} without conflicts but could not commit the "
+            f"merge: {_said(outcome.said)}. The merge was undone: this clone is as it was "
+            "before the sync, and nothing was pushed",
+            "if your git signs commits (commit.gpgsign), check that 'git commit -S' works "
+            "here (gpg.format, user.signingkey) or stop signing with 'git config "
+            "commit.gpgsign false'; a pre-merge-commit or commit-msg hook of yours may have "
+            "refused it; then run 'casectl sync' again")
     reasons = _conflict_reasons(outcome.unmerged, outcome.said)
     journal.merge_abort(root)
     listed = "; ".join(f"{path}: {why}" for path, why in reasons.items())
