@@ -158,6 +158,18 @@ def test_a_hand_git_pull_never_merges_two_cases_minted_with_one_id(pair, monkeyp
 
 # ---------------------------------------------------------------- hand git commands
 
+def both_logged(desk: Path, other: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A case both clones have, then a log entry in each: desk's pushed,
+    other's not yet. Its id."""
+    case_id = new_case(desk)
+    assert sync(desk).exit_code == 0 and sync(other).exit_code == 0
+    later(monkeypatch, 5)
+    assert act(desk, "log", case_id, "Herfra").exit_code == 0
+    assert sync(desk).exit_code == 0
+    assert act(other, "log", case_id, "Derfra").exit_code == 0
+    return case_id
+
+
 def test_conflict_markers_committed_after_a_pull_without_the_driver_are_not_pushed(
         pair, monkeypatch) -> None:
     """A `git pull` in a clone where git has no casectl driver (its config
@@ -165,12 +177,7 @@ def test_conflict_markers_committed_after_a_pull_without_the_driver_are_not_push
     commits has a case file that is not YAML. Sync used to push it to the
     desk, from where every clone's next sync took it."""
     desk, other, remote = pair
-    case_id = new_case(desk)
-    assert sync(desk).exit_code == 0 and sync(other).exit_code == 0
-    later(monkeypatch, 5)
-    assert act(desk, "log", case_id, "Herfra").exit_code == 0
-    assert sync(desk).exit_code == 0
-    assert act(other, "log", case_id, "Derfra").exit_code == 0
+    case_id = both_logged(desk, other, monkeypatch)
     git(other, "config", "--remove-section", "merge.casectl")
     pulled = subprocess.run(["git", "-c", "user.name=I", "-c", "user.email=i@example.no",
                              "pull", "-q", "--no-rebase", "--no-edit", "origin", "main"],
@@ -224,12 +231,7 @@ def test_a_merge_commit_git_cannot_sign_is_named_as_such(pair, monkeypatch) -> N
     merged, yet sync said "cannot be merged automatically: ." naming
     nothing."""
     desk, other, _ = pair
-    case_id = new_case(desk)
-    assert sync(desk).exit_code == 0 and sync(other).exit_code == 0
-    later(monkeypatch, 5)
-    assert act(desk, "log", case_id, "Herfra").exit_code == 0
-    assert sync(desk).exit_code == 0
-    assert act(other, "log", case_id, "Derfra").exit_code == 0
+    case_id = both_logged(desk, other, monkeypatch)
     git(other, "config", "user.name", "Kari")
     git(other, "config", "user.email", "kari@helse.example.no")
     git(other, "config", "commit.gpgsign", "true")
