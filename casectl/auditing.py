@@ -17,7 +17,7 @@ from . import model, roles
 from .merge import MISSING, _is_set  # the driver's own notion of a mergeable list
 
 # Bump when a rule changes: cached results of older rules are not reused.
-RULES_VERSION = "7"
+RULES_VERSION = "8"
 
 # Rule names, as reports and --format json give them.
 APPEND_ONLY = "append-only"
@@ -390,6 +390,7 @@ def _check_merge(facts: CommitFacts, add: Any) -> None:
             if ident_event not in known:
                 add(ident, MERGE, f"the merge added event {ident_event} ({_kind(event)}), "
                     "which no parent had")
+        _check_brought_events(ident, change, facts.config_parents, add)
     if _require_signed(facts.config_before) and facts.cases and not facts.signed:
         add(None, SIGNED, "the merge is not signed, and casectl.yaml requires signed commits "
             "(desk.require_signed)")
@@ -399,6 +400,44 @@ def _check_merge(facts: CommitFacts, add: Any) -> None:
         if invented:
             add(None, MERGE, f"the merge changed casectl.yaml in {', '.join(invented)} in a way "
                 "no parent had")
+
+
+def _check_brought_events(ident: str | None, change: CaseChange,
+                          configs: Sequence[Mapping[str, Any] | None], add: Any) -> None:
+    """Case events made on a side where roles did not bind yet (a branch
+    from before the first admin) are judged again when merged into a
+    history where they do, under its configuration: each by a receiver, or
+    by a handler on a case that was theirs just before the event (a new
+    case's creation by either). Their own commits were judged by their
+    branch's rules, so without this anyone could act outside their role
+    there and merge it in."""
+    if len(configs) < 2 or not isinstance(configs[0], Mapping) or not roles.enforced(configs[0]):
+        return
+    unbound = [i for i, config in enumerate(configs)
+               if i and isinstance(config, Mapping) and not roles.enforced(config)]
+    if not unbound or change.after is None:
+        return
+    first = {_event_id(e) for e in _events(change.parents[0] if change.parents else None)}
+    brought = {_event_id(e) for i in unbound for e in _events(change.parents[i])} - first
+    log = _events(change.after)
+    config = configs[0]
+    for position, event in enumerate(log):
+        if _event_id(event) not in brought or not isinstance(event, Mapping):
+            continue
+        agent = str(event.get("by"))
+        held = roles.roles_of(config, agent)
+        if "receiver" in held or ("handler" in held and event.get("kind") == "created"):
+            continue
+        if "handler" in held and position:
+            try:
+                header = model.replay(str(change.after.get("id")), log[:position])
+            except (model.ReplayError, KeyError, TypeError, ValueError):
+                header = None
+            if header is not None and roles.in_scope(config, agent, header):
+                continue
+        add(ident, ROLE, f"event {_event_id(event)} ({_kind(event)}) by {agent} was made on a "
+            "branch from before roles bound and merged into a history where they do; there "
+            f"agent {agent} ({', '.join(held) or 'no role'}) may not act on this case")
 
 
 def _check_merge_binding(merged: Mapping[str, Any],

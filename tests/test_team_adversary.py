@@ -347,3 +347,30 @@ def test_a_role_granted_on_a_branch_from_before_roles_bound_is_found(desk, tmp_p
     pushed = subprocess.run(["git", "push", "origin", "main"], cwd=desk, capture_output=True,
                             text=True, env={**os.environ, "CASECTL_PUSHER": "kari"})
     assert pushed.returncode != 0 and "roles did not bind yet" in pushed.stderr
+
+
+def test_case_work_done_on_a_branch_from_before_roles_bound_is_judged_when_merged(
+        desk, tmp_path) -> None:
+    """The same trick with case events: on a branch from before the first
+    admin, per (a handler in nettverk) registers a case, works it (his own:
+    allowed under any rules) and hands a servicedesk case's distribution to
+    himself by `assign`, a receiver's action; merged into the desk's branch,
+    the work on his own case stays clean and the assign is a finding."""
+    binding = git(desk, "log", "--format=%H", "-1", "--grep", "agent-add: admin").strip()
+    git(desk, "switch", "-q", "-c", "sneak", f"{binding}~1")
+    own = new_case(desk, agent="per", subject="Svitsj i 2. etasje")
+    assert act(desk, "log", own, "Byttet port", agent="per").exit_code == 0
+    theirs = new_case(desk, agent="kari", subject="Skriver")
+    assert act(desk, "assign", theirs, "--to", "per", agent="per").exit_code == 0
+    git(desk, "switch", "-q", "main")
+    git(desk, "-c", "merge.casectl.driver=" + f"{sys.executable} -m casectl merge-driver "
+        "%O %A %B %P", "-c", "user.name=Kari", "-c", "user.email=kari@helse.example.no",
+        "merge", "-q", "--no-edit", "sneak")
+    done = act(desk, "audit", "--format", "json")
+    assert done.exit_code == 4, done.output
+    import json
+
+    found = json.loads(done.stdout)["findings"]
+    assert {(f["case"], f["rule"]) for f in found} == {(theirs, "role")}, found
+    assert "branch from before roles bound" in found[0]["message"]
+    assert "assigned" in found[0]["message"]
