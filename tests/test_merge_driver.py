@@ -14,7 +14,7 @@ import pytest
 
 from casectl import model
 from casectl.merge import MergeConflict, merge_case
-from helpers import act, case_file, git, load_case, load_yaml, new_case
+from helpers import act, case_file, git, load_case, load_yaml, new_case, run
 
 IDENTITY = ("-c", "user.name=Kari Nordmann", "-c", "user.email=kari@example.no")
 
@@ -136,3 +136,10 @@ def test_merge_case_refusals(ours: dict, theirs: dict, says: str | None) -> None
         return
     with pytest.raises(MergeConflict, match=says):
         merge_case(case_with(), ours, theirs)
+
+
+def test_the_driver_run_by_hand_on_missing_files_says_what_it_is(tmp_path) -> None:
+    done = run("merge-driver", str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "c"),
+               "cases/2026/11/X.yaml")
+    assert done.exit_code == 3, done.output
+    assert "no such file" in done.stderr and "not a command to run by hand" in done.stderr

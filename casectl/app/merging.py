@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as configmod, store, yamlio
-from ..errors import InvalidData, RuleViolation
+from ..errors import InvalidData, NotFound, RuleViolation
 from ..merge import IdCollision, MergeConflict, merge_case, merge_config
 
 
@@ -19,6 +19,11 @@ def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> None:
     leaves ``ours`` with both versions between conflict markers, as git's
     own merge would, and says why."""
     is_config = Path(name).as_posix() == configmod.CONFIG_FILE
+    missing = [str(path) for path in (base, ours, theirs) if not path.is_file()]
+    if missing:
+        raise NotFound(f"merge-driver: no such file: {', '.join(missing)}",
+                       "git runs the driver with its temporary files (%O %A %B %P in "
+                       "merge.casectl.driver); it is not a command to run by hand")
     try:
         ancestor = yamlio.read_mapping(base, f"{name} (base)") \
             if base.stat().st_size else None
