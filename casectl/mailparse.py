@@ -36,7 +36,7 @@ _AUTO_SUBJECTS = re.compile(
     r"fraværende|ikke på kontoret|automatisk besked|automatisk svar|"              # da
     r"out of office|out of the office|automatic reply|auto-reply|autoreply|"
     r"auto reply|away from the office|on vacation|vacation reply"                   # en
-    r")\b", re.IGNORECASE)
+    r")\s*(?::|$)", re.IGNORECASE)  # the phrase alone or before a colon: "Fravær av lyd" is a case
 
 
 class MalformedMail(ValueError):
