@@ -239,6 +239,18 @@ def test_the_same_message_twice_changes_nothing(repo: Path) -> None:
     assert snapshot(repo) == state
 
 
+def test_the_same_message_delivered_twice_at_once_opens_one_case(repo: Path) -> None:
+    command = [sys.executable, "-m", "casectl", "--repo", str(repo), "--as", "intake", "intake"]
+    deliveries = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [process.communicate(fixture("plain_nb.eml"), timeout=60) for process in deliveries]
+    assert [process.returncode for process in deliveries] == [0, 0], outputs
+    assert {out.decode().strip() for out, _ in outputs} == \
+        {p.stem for p in (repo / "cases").rglob("*.yaml")}
+    assert len(list((repo / "cases").rglob("*.yaml"))) == 1
+    assert sum(b"already taken in" in err for _, err in outputs) == 1
+
+
 def test_a_message_without_message_id_is_taken_once(repo: Path) -> None:
     raw = fixture("plain_en.eml").replace(b"Message-ID: <en-0001@example.com>\r\n", b"")
     first = take(repo, raw)

@@ -16,12 +16,14 @@ whose id is recorded anywhere is not taken again.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .. import mailparse, model, roles, store, workflow, yamlio
 from ..errors import RuleViolation, UsageError
@@ -61,6 +63,32 @@ def take(session: Session, raw: bytes, tag_prefix: str = mailparse.DEFAULT_TAG_P
         raise UsageError(f"the message cannot be taken in: {exc.reason}",
                          "keep the message and look at it by hand; nothing was recorded")
     message_id = mail.message_id or _made_up_id(raw)
+    with _one_intake_at_a_time(session.root):
+        return _take(session, mail, message_id, actor, tag_prefix)
+
+
+@contextlib.contextmanager
+def _one_intake_at_a_time(root: Path) -> Iterator[None]:
+    """Intake processes run one after another: a mail server that delivers
+    the same message twice at once (a retry racing the first attempt) must
+    not open two cases. The repository's own lock is taken inside, per
+    action, so this is a lock of intake's own, released by the kernel when
+    the process dies."""
+    try:
+        handle = open(store.state_dir(root) / "intake.lock", "a+")
+    except OSError:  # a read-only repository: the action's own lock says so
+        yield
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix: str
+          ) -> Outcome:
     taken = _taken_in(session.root, message_id)
     if taken:
         return Outcome("duplicate", taken, f"{message_id} was already taken in {taken}; "
