@@ -92,6 +92,7 @@ def test_a_message_opens_a_case(repo: Path, name: str, reporter: tuple[str, str]
     message_id = mailparse.parse(fixture(name)).message_id
     assert doc["fields"] == {"message-id": message_id}
     assert doc["log"][0]["by"] == "intake"
+    assert (doc["team"], doc["assignee"], doc["status"]) == ("servicedesk", "intake", "new")
     assert commit_count(repo) == before + 1
     last = commits(repo, "-1")[0]
     assert last["trailers"] == {"Case": case_id, "Action": "new", "Agent": "intake"}
@@ -201,6 +202,14 @@ def test_an_agents_mail_with_the_tag_is_an_internal_note(repo: Path) -> None:
     quiet = take(repo, plain)
     assert quiet.exit_code == 0 and quiet.stdout == ""
     assert "no case opened" in quiet.stderr
+
+
+def test_an_agent_who_reported_the_case_replies_as_its_reporter(repo: Path) -> None:
+    case_id = new_case(repo, "--reporter", "Per Hansen <per@helse.example.no>")
+    raw = fixture("stranger_template.eml", CASE=case_id).replace(
+        b"Eve Stranger <eve@elsewhere.example.net>", b"Per Hansen <per@helse.example.no>")
+    assert take(repo, raw).stdout.strip() == case_id
+    assert case(repo, case_id)["log"][-1]["kind"] == "reply"
 
 
 def test_a_configured_tag_prefix(repo: Path) -> None:

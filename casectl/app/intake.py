@@ -111,7 +111,9 @@ def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix:
             return _new_case(session, mail, message_id, actor,
                              preface=f"Follow-up by mail to {case['status']} case "
                              f"[{tag_prefix}{case['id']}].")
-        return _join(session, case["id"], mail, message_id, agent, actor)
+        # An agent who reported the case themselves answers as its reporter.
+        return _join(session, case["id"], mail, message_id,
+                     None if _from_reporter(case, mail) else agent, actor)
     if agent:
         # An agent's mail opens no case (the desk's own addresses never do):
         # it joins a case or is left for them to register by hand.
@@ -197,10 +199,12 @@ def _may_join(case: Case, mail: Mail, agent: str | None) -> bool:
     an agent."""
     if set(mail.references) & _recorded_ids(case):
         return True
+    return _from_reporter(case, mail) or agent is not None
+
+
+def _from_reporter(case: Case, mail: Mail) -> bool:
     reporter = (case.get("reporter") or {}).get("email")
-    if isinstance(reporter, str) and reporter.strip().lower() == mail.sender_address:
-        return True
-    return agent is not None
+    return isinstance(reporter, str) and reporter.strip().lower() == mail.sender_address
 
 
 def _join(session: Session, case_id: str, mail: Mail, message_id: str, agent: str | None,

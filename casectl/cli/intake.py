@@ -14,7 +14,7 @@ from . import options
 
 
 @click.command()
-@click.argument("source", metavar="FILE|-", default="-")
+@click.argument("source", metavar="[FILE|-]", default="-")
 @click.option("--tag-prefix", default=DEFAULT_TAG_PREFIX, show_default=True, metavar="TEXT",
               help="What comes before the case id in a subject's case tag: [#ID].")
 @click.pass_context
