@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .. import mailparse, model, roles, store, workflow, yamlio
-from ..errors import RuleViolation, UsageError
+from ..errors import InvalidData, RuleViolation, UsageError
 from ..model import Case, Reporter
 from ..mailparse import Mail
 from . import actions
@@ -272,7 +272,7 @@ def _taken_in(root: Path, message_id: str) -> str | None:
             if needle not in path.read_bytes():
                 continue
             doc = yamlio.read_mapping(path, path.relative_to(root).as_posix())
-        except (OSError, Exception):  # an unreadable file is validate's business, not ours
+        except (OSError, InvalidData):  # an unreadable file is validate's business here
             continue
         if message_id in _recorded_ids(doc):
             return path.stem
