@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from casectl import mailparse
 from casectl.cli import cli
-from helpers import case_file, commit_count, commits, copy_desk, desk_template, grant, \
+from helpers import case_file, commit_count, commits, copy_desk, desk_template, git, grant, \
     isolated_env, new_case, run, snapshot
 
 MAIL = Path(__file__).resolve().parent / "data" / "mail"
@@ -319,6 +319,24 @@ def test_only_a_service_identity_or_an_admin_takes_mail_in(repo: Path) -> None:
     by_admin = take(repo, fixture("plain_nb.eml"), agent="admin")
     assert by_admin.exit_code == 0, by_admin.output
     assert case(repo, by_admin.stdout.strip())["log"][0]["by"] == "admin"
+
+
+def test_a_desk_with_older_schemas_is_told_to_upgrade_before_a_reply(repo: Path) -> None:
+    import json
+
+    case_id, _ = opened(repo, "plain_nb.eml")
+    schema_path = repo / "schemas" / "case.schema.json"
+    older = json.loads(schema_path.read_text(encoding="utf-8"))
+    del older["$defs"]["data_reply"]["properties"]["message_id"]
+    schema_path.write_text(json.dumps(older, indent=2), encoding="utf-8")
+    git(repo, "-c", "user.name=Åse Admin", "-c", "user.email=ase@helse.example.no", "commit",
+        "-qam", "schemas from before message_id")
+    state = snapshot(repo)
+    refused = take(repo, fixture("reply_template.eml", CASE=case_id))
+    assert refused.exit_code == 1 and "casectl upgrade" in refused.stderr
+    assert snapshot(repo) == state
+    assert run("--repo", str(repo), "--as", "admin", "upgrade").exit_code == 0
+    assert take(repo, fixture("reply_template.eml", CASE=case_id)).stdout.strip() == case_id
 
 
 def test_a_desk_without_agents_takes_mail_in(empty_repo: Path) -> None:
