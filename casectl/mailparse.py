@@ -121,14 +121,24 @@ def _header(message: EmailMessage, name: str) -> str:
 
 def _subject(message: EmailMessage) -> str:
     """The decoded subject. Done here rather than by the email package,
-    which puts U+FFFD where an encoded word's declared charset is wrong:
-    each encoded word is decoded with its charset, else UTF-8, else
-    Windows-1252; raw 8-bit bytes (not allowed, but sent) likewise."""
+    which puts U+FFFD where an encoded word's declared charset is wrong."""
+    return _encoded_words(_raw(message, "Subject"))
+
+
+def _raw(message: EmailMessage, name: str) -> str:
+    """A header as it came, unfolded; raw 8-bit bytes (not allowed, but
+    sent) read as UTF-8, else Windows-1252."""
     raw = next((str(value) for key, value in message.raw_items()
-                if key.lower() == "subject"), "")
+                if key.lower() == name.lower()), "")
     raw = _decoded_bytes(raw.encode("ascii", "surrogateescape"), None)
+    return raw.replace("\r", "").replace("\n", "")
+
+
+def _encoded_words(text: str) -> str:
+    """Text with its encoded words decoded, each with its charset, else
+    UTF-8, else Windows-1252."""
     words = []
-    for chunk, charset in email.header.decode_header(raw.replace("\r", "").replace("\n", "")):
+    for chunk, charset in email.header.decode_header(text):
         words.append(_decoded_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
     return "".join(words)
 
@@ -161,12 +171,11 @@ def _one_id(text: str) -> str | None:
 def _sender(message: EmailMessage) -> tuple[str | None, str]:
     """(name, address) of From (Sender when From has no address)."""
     for header in ("From", "Sender", "Return-Path"):
-        text = _header(message, header)
-        if not text:
-            continue
-        name, address = email.utils.parseaddr(text)
+        # The address from the header as it came; the name decoded here, as
+        # the subject is (a wrong charset in it falls back the same way).
+        name, address = email.utils.parseaddr(_raw(message, header))
         if "@" in address:
-            return (" ".join(name.split()) or None), address.strip().lower()
+            return (" ".join(_encoded_words(name).split()) or None), address.strip().lower()
     raise MalformedMail("the message has no sender address (From)")
 
 
@@ -254,7 +263,7 @@ class _TextOfHtml(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIPPED:
             self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BLOCKS:
+        elif tag in self.BLOCKS and tag != "li":  # the next item's dash starts a line
             self.parts.append("\n")
         elif tag == "a" and self.href:
             if self.href.startswith(("http:", "https:")):

@@ -103,7 +103,7 @@ def test_html_only_mail_becomes_readable_text(repo: Path) -> None:
     _, doc = opened(repo, "html_only.eml")
     text = doc["description"]
     assert "Jeg får ingen tilgang til journalen for pasienter på post 3." in text
-    assert "- Feilkode 403" in text and "- Gjelder alle brukere" in text
+    assert "\n- Feilkode 403\n- Gjelder alle brukere\n" in text
     assert "intranettet (https://intranett.example.no/sak)" in text
     assert "<" not in text and "alert" not in text and "color" not in text
 
@@ -360,6 +360,8 @@ def test_a_wrong_charset_in_an_encoded_word_falls_back() -> None:
     mail = mailparse.parse(b"From: a@example.no\r\nSubject: =?utf-8?Q?Skriver_p=E5?= "
                            b"=?x-unknown?Q?r=F8d?=\r\n\r\nhei\r\n")
     assert mail.subject == "Skriver pårød"
+    sender = mailparse.parse(b"From: =?utf-8?Q?Bj=F8rn_=C5sen?= <B.Asen@Example.NO>\r\n\r\nhei")
+    assert (sender.sender_name, sender.sender_address) == ("Bjørn Åsen", "b.asen@example.no")
     raw_8bit = mailparse.parse(b"From: a@example.no\r\nSubject: Skriver p\xe5 3.\r\n\r\nhei\r\n")
     assert raw_8bit.subject == "Skriver på 3."
 
