@@ -260,8 +260,10 @@ def test_the_same_message_delivered_twice_at_once_opens_one_case(repo: Path) -> 
     assert sum(b"already taken in" in err for _, err in outputs) == 1
 
 
-def test_a_message_without_message_id_is_taken_once(repo: Path) -> None:
-    raw = fixture("plain_en.eml").replace(b"Message-ID: <en-0001@example.com>\r\n", b"")
+@pytest.mark.parametrize("message_id", [b"", b"Message-ID: <" + b"x" * 1200 + b"@example.com>\r\n"])
+def test_a_message_without_a_usable_message_id_is_taken_once(repo: Path,
+                                                             message_id: bytes) -> None:
+    raw = fixture("plain_en.eml").replace(b"Message-ID: <en-0001@example.com>\r\n", message_id)
     first = take(repo, raw)
     assert first.exit_code == 0, first.output
     state = snapshot(repo)

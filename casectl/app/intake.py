@@ -36,6 +36,7 @@ from .session import Session
 MESSAGE_ID_FIELD = "message-id"
 NO_SUBJECT = "(no subject)"
 NO_TEXT = "(the message had no text)"
+MAX_MESSAGE_ID = 998  # RFC 5322's line limit, and the case schema's
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def take(session: Session, raw: bytes, tag_prefix: str = mailparse.DEFAULT_TAG_P
     except mailparse.MalformedMail as exc:
         raise UsageError(f"the message cannot be taken in: {exc.reason}",
                          "keep the message and look at it by hand; nothing was recorded")
-    message_id = mail.message_id or _made_up_id(raw)
+    message_id = mail.message_id
+    if message_id is None or len(message_id) > MAX_MESSAGE_ID:
+        message_id = _made_up_id(raw)
     with _one_intake_at_a_time(session.root):
         return _take(session, mail, message_id, actor, tag_prefix)
 
@@ -144,8 +147,9 @@ def _require_intake_identity(session: Session) -> str:
 
 
 def _made_up_id(raw: bytes) -> str:
-    """A message without a Message-ID gets one from its bytes, so the same
-    message delivered twice is still taken once."""
+    """A message without a Message-ID (or with one longer than any line
+    may be) gets one from its bytes, so the same message delivered twice
+    is still taken once."""
     return f"<{hashlib.sha256(raw).hexdigest()[:40]}@intake.casectl.invalid>"
 
 
