@@ -8,7 +8,7 @@ import errno
 import fcntl
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 from . import ids, journal
 from .config import CONFIG_FILE
@@ -226,6 +226,18 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
+def held(handle: IO[str]) -> Iterator[None]:
+    """An exclusive flock on an open file, waited for, then released and
+    the file closed; the kernel releases it if the process dies."""
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+@contextlib.contextmanager
 def locked(root: Path) -> Iterator[None]:
     """Hold the repository's lock from read to commit.
 
@@ -244,9 +256,5 @@ def locked(root: Path) -> Iterator[None]:
         if exc.errno in READ_ONLY_ERRNOS or not lock_path.parent.is_dir():
             raise ReadOnlyRepository(str(root), f"{lock_path}: {exc.strerror}") from None
         raise
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    with held(handle):
         yield
-    finally:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        handle.close()

@@ -17,7 +17,6 @@ whose id is recorded anywhere is not taken again.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import re
 import unicodedata
@@ -82,12 +81,8 @@ def _one_intake_at_a_time(root: Path) -> Iterator[None]:
     except OSError:  # a read-only repository: the action's own lock says so
         yield
         return
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    with store.held(handle):
         yield
-    finally:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        handle.close()
 
 
 def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix: str
