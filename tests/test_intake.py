@@ -92,11 +92,25 @@ def test_a_message_opens_a_case(repo: Path, name: str, reporter: tuple[str, str]
     message_id = mailparse.parse(fixture(name)).message_id
     assert doc["fields"] == {"message-id": message_id}
     assert doc["log"][0]["by"] == "intake"
-    assert (doc["team"], doc["assignee"], doc["status"]) == ("servicedesk", "intake", "new")
+    # In the intake identity's team's queue, nobody's yet: a handler takes it.
+    assert (doc["team"], doc["assignee"], doc["status"]) == ("servicedesk", None, "new")
     assert commit_count(repo) == before + 1
     last = commits(repo, "-1")[0]
     assert last["trailers"] == {"Case": case_id, "Action": "new", "Agent": "intake"}
     assert run("--repo", str(repo), "validate").exit_code == 0
+
+
+def test_a_case_opened_by_mail_waits_for_its_team(repo: Path) -> None:
+    """Nobody's until a handler of the team takes it; all of it audit-clean."""
+    case_id, _ = opened(repo, "plain_nb.eml")
+    listed = run("--repo", str(repo), "--as", "ingrid", "list", "--team", "servicedesk",
+                 "--format", "csv")
+    assert case_id in listed.stdout
+    taken = run("--repo", str(repo), "--as", "ingrid", "take", case_id)
+    assert taken.exit_code == 0, taken.output
+    assert case(repo, case_id)["assignee"] == "ingrid"
+    audited = run("--repo", str(repo), "audit")
+    assert audited.exit_code == 0, audited.output
 
 
 def test_html_only_mail_becomes_readable_text(repo: Path) -> None:

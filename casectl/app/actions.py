@@ -187,9 +187,12 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
              team: str | None = None, assignee: str | None = None,
              fields: Mapping[str, str] | None = None, notify: bool = False,
              start: bool = False, intake: triage.Intake = triage.NO_INTAKE,
-             sla: str | None = None, protected: bool = False) -> Case:
+             sla: str | None = None, protected: bool = False,
+             queued: bool = False) -> Case:
     """Register a case. Whoever registers it is responsible unless told otherwise.
     ``protected``: the reporter's identity is protected (protection.py).
+    ``queued``: with no ``assignee``, nobody is responsible yet: the case
+    waits in ``team`` (else the registering agent's home team).
     ``intake``: impact and urgency, triage answers, an urgent case's pieces
     (app/triage.py).
 
@@ -203,8 +206,12 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
     level = config.check_sla_level(sla) if sla else \
         config.org_level(reporter.org if reporter else None) or config.default_sla
     routed = bool(team or assignee)
-    assignee = config.assignable_agent(assignee) if assignee else actor
-    team = config.check_team(team) if team else config.home_team(assignee)
+    if queued and not assignee:
+        # Registered for the team to pick up (mail intake): nobody's yet.
+        team = config.check_team(team) if team else config.home_team(actor)
+    else:
+        assignee = config.assignable_agent(assignee) if assignee else actor
+        team = config.check_team(team) if team else config.home_team(assignee)
     if subject is None and intake.urgent is None:
         raise UsageError("a subject is required", "give one with --subject TEXT")
     data: dict[str, Any] = {

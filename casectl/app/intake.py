@@ -243,7 +243,8 @@ def _new_case(session: Session, mail: Mail, message_id: str, actor: str, *,
         reporter = Reporter(name=reporter.name)
     case = actions.new_case(session, subject=subject,
                             description=description[:MAX_TEXT] if description else None,
-                            reporter=reporter, fields={MESSAGE_ID_FIELD: message_id})
+                            reporter=reporter, fields={MESSAGE_ID_FIELD: message_id},
+                            queued=True)
     return Outcome("new", case["id"])
 
 
