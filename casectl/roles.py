@@ -119,7 +119,7 @@ def case_refusal(config: Mapping[str, Any], agent_id: str, action: str,
         return (f"agent {agent_id} may {action} only cases assigned to them or their team"
                 + (f" (this one is {_holder(case)})" if case else ""))
     needed = " or ".join(sorted(allowed))
-    return (f"agent {agent_id} ({', '.join(held) or 'no role'}) may not {action}: "
+    return (f"agent {_who(config, agent_id)} may not {action}: "
             f"that takes the role {needed}")
 
 
@@ -171,17 +171,23 @@ def config_refusal(before: Mapping[str, Any], after: Mapping[str, Any],
         return None
     what = ("change anyone's roles or identity" if GRANT_ROLE in missing
             else "change the desk's configuration")
-    return (f"agent {agent_id} ({', '.join(held) or 'no role'}) may not {what}: "
+    return (f"agent {_who(before, agent_id)} may not {what}: "
             f"that takes the role {' and '.join(missing)}")
 
 
-def admin_refusal(config: Mapping[str, Any], agent_id: str, what: str) -> str | None:
-    """Why ``agent_id`` may not do ``what``, an administrator's task that
-    changes no casectl.yaml key (taking new schemas), or None."""
-    if not enforced(config) or CONFIG_ROLE in roles_of(config, agent_id):
+def lacks_role(config: Mapping[str, Any], agent_id: str, role: str, what: str
+                 ) -> str | None:
+    """Why ``agent_id`` may not do ``what``, a task that takes ``role`` once
+    roles bind (taking new schemas or writing CI files: admin; the activity
+    report: auditor), or None."""
+    if not enforced(config) or role in roles_of(config, agent_id):
         return None
-    return (f"agent {agent_id} ({', '.join(roles_of(config, agent_id)) or 'no role'}) may not "
-            f"{what}: that takes the role {CONFIG_ROLE}")
+    return f"agent {_who(config, agent_id)} may not {what}: that takes the role {role}"
+
+
+def _who(config: Mapping[str, Any], agent_id: str) -> str:
+    """"kari (receiver, handler)": an agent and the roles they hold, for refusals."""
+    return f"{agent_id} ({', '.join(roles_of(config, agent_id)) or 'no role'})"
 
 
 def is_active(config: Mapping[str, Any], agent_id: str) -> bool:
@@ -244,8 +250,4 @@ def activity_report_refusal(config: Mapping[str, Any], agent_id: str) -> str | N
     """Why ``agent_id`` may not run `casectl report activity` (who acted on a
     person's cases), or None: it takes the auditor role once roles are
     enforced [seed 002: the auditor follows up the logs]."""
-    if not enforced(config) or AUDIT_ROLE in roles_of(config, agent_id):
-        return None
-    held = roles_of(config, agent_id)
-    return (f"agent {agent_id} ({', '.join(held) or 'no role'}) may not run the activity "
-            f"report: that takes the role {AUDIT_ROLE}")
+    return lacks_role(config, agent_id, AUDIT_ROLE, "run the activity report")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import __version__, journal, roles, store, transaction
 from ..errors import RuleViolation
+from .actions import role_refusal
 from .session import Session
 
 # Where each CI looks for its configuration.
@@ -155,11 +156,9 @@ def install(session: Session, provider: str, force: bool = False) -> tuple[str, 
     ``force``."""
     agent, _ = session.actor()
     config = session.config.data
-    if roles.enforced(config) and roles.CONFIG_ROLE not in roles.roles_of(config, agent):
-        held = ", ".join(roles.roles_of(config, agent)) or "no role"
-        raise RuleViolation("role", f"agent {agent} ({held}) may not change the desk's CI: "
-                            f"that takes the role {roles.CONFIG_ROLE}",
-                            "ask an admin to run it, or to grant you the admin role")
+    refusal = roles.lacks_role(config, agent, roles.CONFIG_ROLE, "change the desk's CI")
+    if refusal:
+        raise role_refusal(refusal, on_case=False)
     path = PROVIDERS[provider]
     text = workflow(provider)
     with store.locked(session.root):

@@ -301,7 +301,7 @@ def upgrade(repo: str | None, as_agent: str | None) -> list[str]:
                           field="desk", hint="correct casectl.yaml first")
     session = Session(root, Config(data, path), as_agent)
     agent, _ = session.actor()
-    refusal = roles.admin_refusal(data, agent, "take new schemas into the desk")
+    refusal = roles.lacks_role(data, agent, roles.CONFIG_ROLE, "take new schemas into the desk")
     if refusal:
         raise role_refusal(refusal, on_case=False)
     from .. import __version__
