@@ -91,20 +91,6 @@ def is_case_path(path: str) -> bool:
     return path.startswith("cases/") and path.endswith(".yaml")
 
 
-def agent_by_email(config: Mapping[str, Any] | None, email: str,
-                   preferred: str | None = None) -> str | None:
-    """The agent whose e-mail is ``email`` (as the session matches a git
-    identity), ``preferred`` first when two share an address."""
-    agents = roles.agents_of(config or {})
-    wanted = email.casefold()
-    matches = sorted(ident for ident, agent in agents.items()
-                     if isinstance(agent, Mapping)
-                     and str(agent.get("email", "")).casefold() == wanted)
-    if preferred in matches:
-        return preferred
-    return matches[0] if matches else None
-
-
 def check_commit(facts: CommitFacts) -> list[Finding]:
     """Everything ``facts``' commit did against the rules."""
     found: list[Finding] = []
@@ -151,7 +137,7 @@ def _agent(facts: CommitFacts, add: Any) -> str | None:
     claimed = named[0] if len(named) == 1 else None
     if not roles.agents_of(config):
         return claimed
-    agent = agent_by_email(config, facts.author_email, claimed)
+    agent = roles.agent_by_email(config, facts.author_email, claimed)
     who = f"{facts.author_name} <{facts.author_email}>"
     if agent is None:
         add(None, AUTHOR, f"the author {who} is not an agent listed in casectl.yaml at the time")

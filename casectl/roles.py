@@ -71,6 +71,21 @@ def roles_of(config: Mapping[str, Any], agent_id: str) -> list[str]:
     return [role for role in roles if isinstance(role, str)] if isinstance(roles, list) else []
 
 
+def agent_by_email(config: Mapping[str, Any] | None, email: str,
+                   preferred: str | None = None) -> str | None:
+    """The agent whose e-mail is ``email``, compared without case (how the
+    session, the audit, the hook and mail intake know who someone is),
+    ``preferred`` first when two share an address (a hand-edited file)."""
+    agents = agents_of(config or {})
+    wanted = email.casefold()
+    matches = sorted(ident for ident, agent in agents.items()
+                     if isinstance(agent, Mapping)
+                     and str(agent.get("email", "")).casefold() == wanted)
+    if preferred in matches:
+        return preferred
+    return matches[0] if matches else None
+
+
 def enforced(config: Mapping[str, Any]) -> bool:
     """Whether roles bind under this configuration: from the first one in
     which an agent holds ``admin``."""

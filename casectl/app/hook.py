@@ -114,7 +114,7 @@ def find_pusher(config: Mapping[str, Any] | None, environ: Mapping[str, str]) ->
         if agent not in agents:
             agent = next((ident for ident in agents if ident.casefold() == wanted), None)
         if agent is None:
-            agent = auditing.agent_by_email(config, value)
+            agent = roles.agent_by_email(config, value)
         return Pusher(variable, value, agent)
     return Pusher(None, None, None)
 

@@ -162,11 +162,9 @@ def _desk_addresses(config: dict[str, Any]) -> set[str]:
 
 
 def _agent_by_address(config: dict[str, Any], address: str) -> str | None:
-    for ident, agent in sorted(roles.agents_of(config).items()):
-        if str(agent.get("email", "")).strip().lower() == address \
-                and not roles.is_service(config, ident):
-            return ident
-    return None
+    """The agent (not a service identity) who sent the mail."""
+    agent = roles.agent_by_email(config, address)
+    return None if agent is None or roles.is_service(config, agent) else agent
 
 
 def _case(session: Session, case_id: str) -> Case | None:

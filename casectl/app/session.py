@@ -139,9 +139,10 @@ def resolve_actor(config: Config, as_agent: str | None, user: journal.GitUser
 
 def _agent_of(config: Config, user: journal.GitUser) -> str | None:
     """The agent a git identity is: by e-mail, else by name."""
-    for agent_id, agent in sorted(config.agents.items()):
-        if user.email and agent["email"].casefold() == user.email.casefold():
-            return agent_id
+    if user.email:
+        by_email = roles.agent_by_email(config.data, user.email)
+        if by_email is not None:
+            return by_email
     for agent_id, agent in sorted(config.agents.items()):
         if user.name and agent["name"].casefold() == user.name.casefold():
             return agent_id
