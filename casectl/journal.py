@@ -364,12 +364,6 @@ def git_user(root: Path) -> GitUser:
     return GitUser(values.get("user.name") or None, values.get("user.email") or None, sign)
 
 
-def identity(root: Path) -> tuple[str | None, str | None]:
-    """The git user.name and user.email, either possibly unset."""
-    user = git_user(root)
-    return user.name, user.email
-
-
 def message(subject: str, trailers: Sequence[tuple[str, str]], body: str = "") -> str:
     parts = [subject.strip()]
     if body.strip():
@@ -1200,11 +1194,6 @@ def remote_refs_containing(root: Path, commit: str) -> list[str]:
     """Remote-tracking refs (what this clone knows was pushed) that hold ``commit``."""
     return git(root, "for-each-ref", "--contains", commit, "--format=%(refname:short)",
                "refs/remotes").split()
-
-
-def blob_at(root: Path, rev: str, path: str) -> bytes | None:
-    found = dict(read_blobs(root, rev, [path]))
-    return found.get(path)
 
 
 @dataclass(frozen=True)
