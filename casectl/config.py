@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import clock, schema, triage, yamlio
+from . import clock, mailconfig, schema, triage, yamlio
 from .errors import InvalidData, NotFound, RuleViolation, UsageError
 
 CONFIG_FILE = "casectl.yaml"
@@ -263,6 +263,7 @@ def problems(data: Any, root: Path, cache_dir: Path | None) -> list[tuple[str, s
     except UsageError as exc:
         found.append(("desk.timezone", exc.message))
     found.extend(sla_problems(data))
+    found.extend(mailconfig.problems(data))
     return found
 
 

@@ -39,6 +39,16 @@ _AUTO_SUBJECTS = re.compile(
     r")\s*(?::|$)", re.IGNORECASE)  # the phrase alone or before a colon: "Fravær av lyd" is a case
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """One attached file: its name as the sender gave it (decoded; None
+    when it had none), its MIME type and its decoded bytes."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
 class MalformedMail(ValueError):
     """The bytes are not a message intake can read; ``reason`` says why."""
 
@@ -59,6 +69,14 @@ class Mail:
     body: str                            # text: text/plain preferred, else HTML as text
     automatic: str | None                # why it is an auto-reply or bulk, else None
     tags: tuple[str, ...] = field(default=())  # case ids of [#ID] tags in the subject
+    # Filled in by issue 8's second part (each has a default so parts land apart):
+    recipients: tuple[str, ...] = field(default=())   # To and Cc addresses, lower-cased
+    # A forwarded message's original sender (name, address): the reporter.
+    forwarded_from: tuple[str | None, str] | None = None
+    # The body without quoted history and signature (what a reply event
+    # keeps); None: the same as body.
+    reply_text: str | None = None
+    attachments: tuple["Attachment", ...] = field(default=())
 
     def tag(self) -> str | None:
         """The first case tag of the subject, or None."""
