@@ -7,6 +7,10 @@ whose declared charset is wrong falls back to Windows-1252 (a superset of
 ISO-8859-1 for every byte a mail client writes as text), HTML-only mail is
 turned into readable text with the standard library's html.parser, and
 auto-replies and bulk mail are recognised so they never open cases or loop.
+A forward's original sender is read from the message it attaches or the
+block its client wrote into the text, and a reply's text is given without
+its quoted history and signature (``trimmed``), both as the Outlook, Gmail,
+Apple Mail and Thunderbird of nb, sv, da and en desks write them.
 
 A message that cannot be read as mail raises ``MalformedMail`` with the
 reason, never another exception.
@@ -75,7 +79,8 @@ class Mail:
     # A forwarded message's original sender (name, address): the reporter.
     forwarded_from: tuple[str | None, str] | None = None
     # The body without quoted history and signature (what a reply event
-    # keeps); None: the same as body.
+    # keeps; parse fills it, the body itself when there is nothing to trim
+    # or the message is a forward); None: the same as body.
     reply_text: str | None = None
     attachments: tuple["Attachment", ...] = field(default=())
 
@@ -333,7 +338,8 @@ def html_to_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     text = "".join(parser.parts)
-    lines, depth = [], 0
+    lines: list[str] = []
+    depth = 0
     for line in text.split("\n"):
         depth = max(0, depth + line.count(_QUOTE_IN) - line.count(_QUOTE_OUT))
         line = line.replace(_QUOTE_IN, "").replace(_QUOTE_OUT, "").strip()

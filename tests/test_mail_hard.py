@@ -141,6 +141,10 @@ def test_a_forward_block_below_text_counts_only_when_the_subject_says_forward() 
     assert unannounced.forwarded_from is None  # a pasted block under one's own text
     # ... and then it is trimmed like the quoted history of a reply.
     assert unannounced.reply_text.endswith("Hilsen Veronika\nResponssenteret")
+    # Thunderbird names the message it forwards in a header of its own.
+    marked = mailparse.parse(raw.replace(b"Subject: VS: ", b"X-Forwarded-Message-Id: "
+                                         b"<a1@bergen.kommune.no>\r\nSubject: "))
+    assert marked.forwarded_from == ("Bjørn Åsen", "bjorn.asen@bergen.kommune.no")
 
 
 def test_redirects_and_auto_forwarding_are_not_forwards() -> None:
@@ -173,6 +177,17 @@ def test_a_forwarded_senders_name_in_any_form() -> None:
     assert sender("From: ola@example.no") == (None, "ola@example.no")
     assert sender("*From:* Ola Nordmann <ola@example.no>") == ("Ola Nordmann", "ola@example.no")
     assert sender("From: =?utf-8?Q?Bj=C3=B8rn?= <b@example.no>") == ("Bjørn", "b@example.no")
+
+
+def test_thunderbirds_forward_block_starts_with_the_subject() -> None:
+    body = ("Se under.\n\n-------- Videresendt melding --------\nEmne: \tSkriver\n"
+            "Dato: \tTue, 1 Dec 2026 09:14:00 +0100\nFra: \tÅse Berg <ase@x.example.no>\n"
+            "Til: \tpost@x.example.no\n\nSkriveren er død.")
+    assert mailparse.inline_forward(body, announced=True) == ("Åse Berg", "ase@x.example.no")
+    # Unannounced, a block that is not at the top is not a forward.
+    assert mailparse.inline_forward(body, announced=False) is None
+    assert mailparse.inline_forward(body.split("\n\n", 1)[1], announced=False) == \
+        ("Åse Berg", "ase@x.example.no")
 
 
 # ---------------------------------------------------------------- the parser: trimming
