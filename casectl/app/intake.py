@@ -112,9 +112,10 @@ def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix:
         # An agent who reported the case themselves answers as its reporter.
         return _join(session, case["id"], mail, message_id,
                      None if _from_reporter(case, mail) else agent, actor)
-    if agent:
+    if agent and _original_sender(config, mail) is None:
         # An agent's mail opens no case (the desk's own addresses never do):
-        # it joins a case or is left for them to register by hand.
+        # it joins a case or is left for them to register by hand; a
+        # reporter's mail an agent forwards to the desk is registered.
         return Outcome("ignored", None, f"a message from agent {agent} that joins no case "
                        "(no tag of a case it may join): no case opened")
     preface = None
@@ -206,7 +207,9 @@ def _from_reporter(case: Case, mail: Mail) -> bool:
 
 def _join(session: Session, case_id: str, mail: Mail, message_id: str, agent: str | None,
           actor: str) -> Outcome:
-    text = _text(mail.body) or NO_TEXT
+    # Without the quoted history and signature (the case holds the history
+    # already); a forward keeps what it forwards.
+    text = _text(mail.reply_text if mail.reply_text is not None else mail.body) or NO_TEXT
     if agent:
         # An agent's own mail on the case: an internal note saying whose it
         # is (the acting identity is intake), not the reporter's reply.
@@ -228,22 +231,51 @@ def _join(session: Session, case_id: str, mail: Mail, message_id: str, agent: st
 def _new_case(session: Session, mail: Mail, message_id: str, actor: str, *,
               preface: str | None) -> Outcome:
     subject = _line(mail.subject)[:MAX_SUBJECT] or NO_SUBJECT
+    # A new case's description is the whole message, untrimmed: what is
+    # quoted or signed under a first message is context the desk needs.
     body = _text(mail.body)
+    name, address = mail.sender_name, mail.sender_address
+    original = _original_sender(session.config.data, mail)
+    if original is not None:
+        # Seed 000: the forwarder is not the reporter, the original sender is.
+        preface = "\n\n".join(part for part in (
+            f"Forwarded by {_person(mail.sender_name, mail.sender_address)}.", preface) if part)
+        name, address = original
     description = "\n\n".join(part for part in (preface, body) if part) or None
-    reporter = Reporter(name=_line(mail.sender_name or "")[:200] or None,
-                        email=mail.sender_address)
+    reporter = Reporter(name=_line(name or "")[:200] or None, email=address)
     try:
         actions.checked_reporter(reporter)
     except UsageError:
         # An address the desk's own check refuses (odd characters): kept
         # in the description rather than losing the message.
-        description = f"From: {mail.sender_address}\n\n{description or ''}".strip()
+        description = f"From: {address}\n\n{description or ''}".strip()
         reporter = Reporter(name=reporter.name)
     case = actions.new_case(session, subject=subject,
                             description=description[:MAX_TEXT] if description else None,
                             reporter=reporter, fields={MESSAGE_ID_FIELD: message_id},
                             queued=True)
     return Outcome("new", case["id"])
+
+
+def _original_sender(config: dict[str, Any], mail: Mail) -> tuple[str | None, str] | None:
+    """The sender of the message ``mail`` forwards, when that is whom the
+    case is about: not the forwarder themself, not the desk's own address
+    (a notification forwarded back), not an address nobody answers
+    (noreply@: whoever forwarded an automatic mail reports it). Only ever
+    used for a new case's reporter: joining a case goes by the actual
+    sender, as anyone can write any "From:" line into a body."""
+    if mail.forwarded_from is None:
+        return None
+    address = mail.forwarded_from[1]
+    if address == mail.sender_address or address in _desk_addresses(config) \
+            or mailparse.is_nobody(address):
+        return None
+    return mail.forwarded_from
+
+
+def _person(name: str | None, address: str) -> str:
+    shown = _line(name or "")
+    return f"{shown} <{address}>" if shown else address
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
