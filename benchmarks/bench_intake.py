@@ -525,10 +525,12 @@ def report(args: argparse.Namespace, desk: Desk, messages: list[Message], runs: 
         "out-of-office subject; duplicates are byte-for-byte copies of an earlier new case "
         "or reply. Seed " f"{args.seed}.",
         "",
-        "Method: each message taken in by its own whole process, acting as the intake "
-        f"identity (CASECTL_AGENT={INTAKE_ID}), in order, wall clock per process; "
-        "messages/s is messages over the sum of the wall clocks; CPU is that of casectl and "
-        f"the git processes it starts. Load average {loads[0]:.1f} at the start, "
+        "Method: each way of taking mail in (the rows' first column) starts from a fresh "
+        "copy of the repository and takes the same messages in the same order, acting as the "
+        f"intake identity (CASECTL_AGENT={INTAKE_ID}); messages/s is messages over the wall "
+        "clock they took; median and p95 are of each process's wall clock where there is "
+        "one process per message; CPU is that of casectl and the git processes it starts. "
+        f"Load average {loads[0]:.1f} at the start, "
         f"{loads[1]:.1f} at the end (2 cores shared with other people's test runs: wall "
         "clock moves with load, CPU time much less).",
         "",
@@ -572,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, metavar="DIR",
                         help="bench.py's work directory (default: benchmarks/work/<N>)")
     parser.add_argument("--no-profile", action="store_true", help="leave out the diagnostics")
+    parser.add_argument("--output", type=Path, metavar="FILE",
+                        help="results file (default: benchmarks/results-intake-<N>.md)")
     args = parser.parse_args(argv)
     if args.messages < 20:
         parser.error("--messages must be at least 20")
@@ -601,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     assert desk is not None
     extra = "" if args.no_profile else diagnostics(desk, where, args.seed)
     text = report(args, desk, messages, runs, problems, (loads[0], loads[1]), extra)
-    output = HERE / f"results-intake-{args.cases}.md"
+    output = args.output or HERE / f"results-intake-{args.cases}.md"
     output.write_text(text, encoding="utf-8")
     print(text)
     bench.log(f"written to {output}")
