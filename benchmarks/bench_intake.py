@@ -363,8 +363,7 @@ class Run:
     taken: list[Taken] = field(default_factory=list)
 
 
-def outcome_of(message: Message, code: int, stdout: str, stderr: str,
-               seen: set[str]) -> tuple[str, str | None]:
+def outcome_of(code: int, stdout: str, stderr: str, seen: set[str]) -> tuple[str, str | None]:
     """The outcome intake reported: the case id on standard output (none
     when ignored), "already taken" on standard error for a duplicate; a
     case id seen before (in the repository or this run) is a reply."""
@@ -391,7 +390,7 @@ def run_pipe(desk: Desk, messages: list[Message]) -> Run:
                               env=desk.env, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, encoding="utf-8", errors="replace")
         seconds = time.perf_counter() - began
-        outcome, case_id = outcome_of(message, done.returncode, done.stdout, done.stderr, seen)
+        outcome, case_id = outcome_of(done.returncode, done.stdout, done.stderr, seen)
         if case_id:
             seen.add(case_id)
         taken.append(Taken(message, outcome, case_id, seconds))
