@@ -25,10 +25,14 @@ What it does:
    retry). The generated cases were not opened by mail, so a reply joins
    its case by the reporter's address (the threading rule's second way),
    not by a recorded Message-ID.
-3. Takes them in as a mail server's delivery pipe (MDA) does: one
-   ``casectl intake FILE`` process per message, in order, acting as the
-   intake identity (CASECTL_AGENT). Each process is timed (wall clock), and
-   the CPU time of all processes is summed (load moves it much less).
+3. Takes them in, in order, acting as the intake identity (CASECTL_AGENT),
+   each way of ``MODES`` on a fresh copy of the desk: ``pipe``, as a mail
+   server's delivery pipe (MDA) does, one ``casectl intake FILE`` process
+   per message, each process timed (wall clock); ``sweep``, as a cron job
+   sweeping the desk's Maildir does, the messages delivered to a Maildir's
+   new/ first (not timed), then one ``casectl intake --maildir DIR --json``
+   process for all of them. The CPU time of all processes is summed (load
+   moves it much less than the wall clock).
 4. Checks that the run did real work: every message had the outcome it was
    written for (new, reply, ignored, duplicate), the repository has exactly
    as many more case files as new-case messages, the commits since the

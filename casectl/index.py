@@ -238,6 +238,18 @@ class Kept:
                 raise
         raise AssertionError("unreachable")
 
+    def ask_as_is(self, question: Callable[[sqlite3.Connection], T]) -> T:
+        """``question`` of the index as the last ``ask`` left it, without
+        looking at HEAD: for a caller that knows what changed since (mail
+        intake, of its own commits)."""
+        if self._conn is None:
+            return self.ask(question)
+        try:
+            return question(self._conn)
+        except BaseException:
+            self.close()
+            raise
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -836,3 +848,8 @@ def message_case(conn: sqlite3.Connection, message_id: str) -> str | None:
                        "WHERE m.message_id = ? ORDER BY c.created_ts DESC, c.id DESC LIMIT 1",
                        (message_id,)).fetchone()
     return row[0] if row else None
+
+
+def indexed_commit(conn: sqlite3.Connection) -> str | None:
+    """The commit the index reflects."""
+    return _meta(conn, "commit")

@@ -558,3 +558,31 @@ def test_message_ids_of_every_event_kind_count() -> None:
 def _index_file(repo: Path) -> Path:
     run("--repo", str(repo), "--as", "kari", "list")
     return repo / ".git" / "casectl" / "index.sqlite"
+
+
+def test_one_intake_for_many_messages_sees_commits_made_beside_it(repo: Path,
+                                                                   tmp_path: Path) -> None:
+    """The application API a sweep uses: one Intake, one index kept open.
+    Its own commits it knows; another's (here a pull of a clone that took a
+    message) brings the index up to HEAD before the next look-up."""
+    from casectl.app import intake as intake_app, session as sessions
+
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo), str(other))
+    with intake_app.Intake(sessions.open_session(str(repo), None)) as taker:
+        first = taker.take(message(1))
+        assert first.action == "new"
+        assert taker.take(message(1)) == intake_app.Outcome(
+            "duplicate", first.case_id, f"<sweep-1@bergen.kommune.no> was already taken in "
+            f"{first.case_id}; nothing changed")
+        elsewhere = intake(other, "-", raw=message(2)).stdout.strip()
+        git(repo, "-c", "user.name=A", "-c", "user.email=a@b.c", "pull", "-q", "--no-rebase",
+            str(other), "HEAD")
+        assert taker.take(message(2)).case_id == elsewhere
+        assert taker.take(message(2)).action == "duplicate"
+        # An agent's action between two messages: the index catches up.
+        reply = message(3, subject=f"SV: [#{first.case_id}] Sak nummer 1")
+        assert run("--repo", str(repo), "--as", "kari", "take", first.case_id).exit_code == 0
+        assert taker.take(reply).action == "reply"
+        assert taker.take(reply).action == "duplicate"
+        assert taker.take(message(1)).action == "duplicate"
