@@ -22,33 +22,29 @@ from click.testing import CliRunner, Result
 
 from casectl import errors, index, model
 from casectl.cli import cli
-from helpers import case_file, commit_count, copy_desk, desk_template, git, run, snapshot
+from helpers import case_file, commit_count, copy_desk, git, run, snapshot
+# The intake desk (a service identity with the receiver role): test_intake's.
+from test_intake import intake_desk  # noqa: F401
 
 MAIL = Path(__file__).resolve().parent / "data" / "mail"
-INTAKE = ("intake", "Mail intake", "intake@helse.example.no")
 DESK = "support@helse.example.no"
 
 
 @pytest.fixture(scope="module")
-def sweep_desk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The standard desk with a service identity for mail intake, named in
-    casectl.yaml's mail section, and two routes."""
+def sweep_desk(intake_desk: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """test_intake's desk (a service identity for mail intake), its mail
+    section naming that identity, the desk's address and three routes."""
     from helpers import isolated_env
 
-    root = desk_template(tmp_path_factory, "sweep")
     with isolated_env(tmp_path_factory.mktemp("sweep-setup-home")):
-        added = run("--repo", str(root), "--as", "admin", "agent", "add", INTAKE[0],
-                    "--name", INTAKE[1], "--email", INTAKE[2], "--team", "servicedesk",
-                    "--role", "receiver", "--service")
-        assert added.exit_code == 0, added.output
-        configure(root, {"address": DESK, "intake": {"agent": "intake", "routes": [
+        configure(intake_desk, {"address": DESK, "intake": {"agent": "intake", "routes": [
             {"match": {"to": r"^nett@helse\.example\.no$"}, "team": "nettverk",
              "type": "request", "priority": "high"},
             {"match": {"subject": "printer|skriver", "from": r"@kommune\.example\.dk$"},
              "team": "klinisk-app", "priority": "low"},
             {"match": {"subject": "kritisk"}, "priority": "critical", "type": "change"},
         ]}})
-    return root
+    return intake_desk
 
 
 @pytest.fixture
@@ -586,3 +582,18 @@ def test_one_intake_for_many_messages_sees_commits_made_beside_it(repo: Path,
         assert taker.take(reply).action == "reply"
         assert taker.take(reply).action == "duplicate"
         assert taker.take(message(1)).action == "duplicate"
+
+
+def test_two_sweeps_of_one_maildir_at_once_record_each_message_once(repo: Path,
+                                                                     tmp_path: Path) -> None:
+    box = maildir(tmp_path / "Maildir", {f"new/{n}.m": message(n) for n in range(1, 7)})
+    sweeps = [subprocess.Popen([sys.executable, "-m", "casectl", "--repo", str(repo), "intake",
+                                "--maildir", str(box)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [sweep.communicate(timeout=120) for sweep in sweeps]
+    assert [sweep.returncode for sweep in sweeps] == [0, 0], outputs
+    actions = [line.split(b"\t")[1] for out, _ in outputs for line in out.splitlines()]
+    assert actions.count(b"new") == 6 and set(actions) <= {b"new", b"duplicate"}
+    assert case_count(repo) == 6
+    assert sorted(p.name for p in (box / "cur").iterdir()) == \
+        [f"{n}.m:2,S" for n in range(1, 7)]
