@@ -597,3 +597,17 @@ def test_two_sweeps_of_one_maildir_at_once_record_each_message_once(repo: Path,
     assert case_count(repo) == 6
     assert sorted(p.name for p in (box / "cur").iterdir()) == \
         [f"{n}.m:2,S" for n in range(1, 7)]
+
+
+def test_an_index_of_an_older_casectl_is_rebuilt_with_the_message_ids(repo: Path) -> None:
+    case_id = intake(repo, "-", raw=message(1)).stdout.strip()
+    path = _index_file(repo)
+    conn = sqlite3.connect(path)
+    try:  # as casectl before message_ids left it
+        conn.execute("DROP TABLE message_ids")
+        conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema'")
+        conn.commit()
+    finally:
+        conn.close()
+    again = intake(repo, "-", raw=message(1))
+    assert again.stdout.strip() == case_id and "already taken in" in again.stderr
