@@ -25,10 +25,14 @@ What it does:
    retry). The generated cases were not opened by mail, so a reply joins
    its case by the reporter's address (the threading rule's second way),
    not by a recorded Message-ID.
-3. Takes them in as a mail server's delivery pipe (MDA) does: one
-   ``casectl intake FILE`` process per message, in order, acting as the
-   intake identity (CASECTL_AGENT). Each process is timed (wall clock), and
-   the CPU time of all processes is summed (load moves it much less).
+3. Takes them in, in order, acting as the intake identity (CASECTL_AGENT),
+   each way of ``MODES`` on a fresh copy of the desk: ``pipe``, as a mail
+   server's delivery pipe (MDA) does, one ``casectl intake FILE`` process
+   per message, each process timed (wall clock); ``sweep``, as a cron job
+   sweeping the desk's Maildir does, the messages delivered to a Maildir's
+   new/ first (not timed), then one ``casectl intake --maildir DIR --json``
+   process for all of them. The CPU time of all processes is summed (load
+   moves it much less than the wall clock).
 4. Checks that the run did real work: every message had the outcome it was
    written for (new, reply, ignored, duplicate), the repository has exactly
    as many more case files as new-case messages, the commits since the
@@ -403,7 +407,45 @@ def run_pipe(desk: Desk, messages: list[Message]) -> Run:
                taken)
 
 
-MODES: Final[dict[str, Callable[[Desk, list[Message]], Run]]] = {"pipe": run_pipe}
+def run_sweep(desk: Desk, messages: list[Message]) -> Run:
+    """One `casectl intake --maildir DIR` process for all the messages, as a
+    cron job sweeping the desk's Maildir runs it: the messages are
+    delivered to DIR/new first (not timed), in order (their modification
+    times one second apart, as the sweep takes the oldest first)."""
+    import json
+
+    maildir = desk.repo.parent / "maildir"
+    if maildir.exists():
+        shutil.rmtree(maildir)
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    by_source: dict[str, Message] = {}
+    base = time.time() - len(messages) - 60
+    for message in messages:
+        path = maildir / "new" / f"{int(base) + message.number}.M{message.number}P1.bench"
+        shutil.copyfile(message.path, path)
+        os.utime(path, (base + message.number, base + message.number))
+        by_source[str(path)] = message
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([str(CASECTL), "intake", "--maildir", str(maildir), "--json"],
+                          cwd=desk.repo, env=desk.env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, encoding="utf-8", errors="replace")
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    bench.log(f"sweep: exit {done.returncode}; {done.stderr.strip().splitlines()[-1:]}")
+    taken = []
+    for item in json.loads(done.stdout or "[]"):
+        message = by_source.get(item["source"])
+        if message is not None:
+            taken.append(Taken(message, item["action"], item["case"]))
+    return Run("sweep", "one `casectl intake --maildir DIR` process for all (cron sweep)", wall,
+               cpu, sorted(taken, key=lambda t: t.message.number))
+
+
+MODES: Final[dict[str, Callable[[Desk, list[Message]], Run]]] = {"pipe": run_pipe,
+                                                                  "sweep": run_sweep}
 
 
 # ---------------------------------------------------------------- checks

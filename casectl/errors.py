@@ -17,6 +17,9 @@ EXIT_NOT_FOUND = 3
 EXIT_INVALID = 4
 EXIT_OFFLINE = 5  # the remote could not be reached; local work is kept for the next sync
 EXIT_BUG = 70  # an unexpected exception: a bug in casectl (sysexits' EX_SOFTWARE)
+# `intake --mda` only: the message was not kept, the mail server is to try
+# again later (sysexits' EX_TEMPFAIL, which Postfix and Exim defer on).
+EXIT_TEMPFAIL = 75
 
 
 class CasectlError(Exception):
@@ -84,6 +87,22 @@ class Offline(CasectlError):
     commits wait for the next sync (exit 5)."""
 
     exit_code = EXIT_OFFLINE
+
+
+class TryAgainLater(CasectlError):
+    """For a mail server's delivery pipe (`intake --mda`): the message was
+    not kept, whatever the failure; the server is to defer it and try again
+    (exit 75). Carries the original failure's message and hint."""
+
+    exit_code = EXIT_TEMPFAIL
+
+    def __init__(self, failure: CasectlError | str, hint: str | None = None) -> None:
+        if isinstance(failure, CasectlError):
+            super().__init__(failure.message, failure.hint)
+            self.failure: CasectlError | None = failure
+        else:
+            super().__init__(failure, hint)
+            self.failure = None
 
 
 class NotFound(CasectlError):

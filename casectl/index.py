@@ -22,9 +22,10 @@ from . import journal, model, protection, store, yamlio
 from .errors import InvalidData, UsageError
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = "9"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
+SCHEMA_VERSION = "10"  # 4: created_ts/updated_ts, sorts by instant; 5: phone digits;
 # 6: tasks, last_reply_ts; SLA level, due, breach and risk instants; 7: sla_pinned -1;
-# 8: protected, registered_by, reporter_emails (protected identity); 9: texts_protected
+# 8: protected, registered_by, reporter_emails (protected identity); 9: texts_protected;
+# 10: message_ids (mail intake's duplicate look-up)
 CHUNK = 5000  # files read from git and parsed per round
 PARALLEL_FROM = 4000  # below this, worker processes cost more than they save
 PRIORITY_RANK = {level: rank for rank, level in enumerate(model.PRIORITIES)}
@@ -56,6 +57,9 @@ CREATE TABLE IF NOT EXISTS cases (
     risk_ts INTEGER, sla_pinned INTEGER, protected INTEGER, registered_by TEXT);
 CREATE TABLE IF NOT EXISTS reporter_emails (case_rowid INTEGER NOT NULL, email TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS reporter_emails_email ON reporter_emails (email);
+CREATE TABLE IF NOT EXISTS message_ids (case_rowid INTEGER NOT NULL, message_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS message_ids_id ON message_ids (message_id);
+CREATE INDEX IF NOT EXISTS message_ids_case ON message_ids (case_rowid);
 CREATE TABLE IF NOT EXISTS tasks (
     case_rowid INTEGER NOT NULL, case_id TEXT NOT NULL, task TEXT NOT NULL, subject TEXT,
     need TEXT, to_name TEXT, to_kind TEXT, status TEXT, created TEXT, created_ts INTEGER,
@@ -125,7 +129,7 @@ def _prepare(conn: sqlite3.Connection) -> None:
                     # be dropped table by table nor queried as an index.
                     raise _Damaged("it held some other database")
                 for table in ("meta", "cases", "unreadable", "texts", "texts_protected",
-                              "tasks", "reporter_emails"):
+                              "tasks", "reporter_emails", "message_ids"):
                     conn.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in filter(str.strip, _DDL.split(";")):
                     conn.execute(statement)
@@ -192,31 +196,64 @@ T = TypeVar("T")
 
 
 def _answer(root: Path, ask: Callable[[sqlite3.Connection], T]) -> tuple[T, list[str]]:
-    """``ask`` of an index brought up to date, with the index's warnings.
+    """``ask`` of an index brought up to date, with the index's warnings."""
+    kept = Kept(root)
+    try:
+        found, warnings = kept.ask(lambda conn: (ask(conn), _warnings(conn)))
+        return found, kept.notes + warnings
+    finally:
+        kept.close()
+
+
+class Kept:
+    """One connection to the index for many questions (a mail sweep asks
+    one per message): each question first brings it up to HEAD, reading
+    only what the commits since the last one changed.
 
     A damaged index file (random bytes, cut short, another database) is
     derived data: it is thrown away and rebuilt from the files, and the
-    user is told in one line rather than met with SQLite's error."""
-    notes: list[str] = []
-    for attempt in (1, 2):
-        conn = None
-        try:
-            conn = refresh(root)
-            return ask(conn), notes + _warnings(conn)
-        except (sqlite3.DatabaseError, _Damaged) as exc:
-            problem = _damage(exc)
-            if problem is None or attempt == 2:
+    user is told in one line (``notes``) rather than met with SQLite's
+    error."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.notes: list[str] = []
+        self._conn: sqlite3.Connection | None = None
+
+    def ask(self, question: Callable[[sqlite3.Connection], T]) -> T:
+        for attempt in (1, 2):
+            try:
+                self._conn = refresh(self.root, self._conn)
+                return question(self._conn)
+            except (sqlite3.DatabaseError, _Damaged) as exc:
+                problem = _damage(exc)
+                seen = _identity(store.state_dir(self.root) / INDEX_FILE)
+                self.close()
+                if problem is None or attempt == 2:
+                    raise
+                _discard(self.root, seen)
+                self.notes.append(f"the query index was damaged ({problem}); rebuilt it")
+            except BaseException:
+                self.close()
                 raise
-            seen = _identity(store.state_dir(root) / INDEX_FILE)
-            if conn is not None:
-                conn.close()
-                conn = None
-            _discard(root, seen)
-            notes.append(f"the query index was damaged ({problem}); rebuilt it")
-        finally:
-            if conn is not None:
-                conn.close()
-    raise AssertionError("unreachable")
+        raise AssertionError("unreachable")
+
+    def ask_as_is(self, question: Callable[[sqlite3.Connection], T]) -> T:
+        """``question`` of the index as the last ``ask`` left it, without
+        looking at HEAD: for a caller that knows what changed since (mail
+        intake, of its own commits)."""
+        if self._conn is None:
+            return self.ask(question)
+        try:
+            return question(self._conn)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 @contextlib.contextmanager
@@ -342,9 +379,10 @@ def _parse_one(path: str, blob: bytes, judge: Any) -> Parsed:
         row, text = _row(path, doc, marks)
         tasks = _task_rows(doc)
         emails = protection.reporter_emails(doc)
+        message_ids = sorted(model.message_ids(doc))
     except (InvalidData, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         return ("bad", path, str(exc))
-    return ("ok", row, (text, tasks, emails))
+    return ("ok", row, (text, tasks, emails, message_ids))
 
 
 def _parse_chunk(judge: Any, items: list[tuple[str, bytes]]) -> list[Parsed]:
@@ -460,7 +498,7 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
         if outcome == "bad":
             conn.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?)", (first, second))
             continue
-        text, tasks, emails = second
+        text, tasks, emails, message_ids = second
         rowid = conn.execute(_INSERT_CASE, first).lastrowid
         # A protected person's case has its words in a table of their own:
         # the ranking of everyone's search counts words over `texts` alone
@@ -471,6 +509,8 @@ def _store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
         conn.executemany(_INSERT_TASK, [(rowid, *task) for task in tasks])
         conn.executemany("INSERT INTO reporter_emails VALUES (?, ?)",
                          [(rowid, email) for email in emails])
+        conn.executemany("INSERT INTO message_ids VALUES (?, ?)",
+                         [(rowid, message_id) for message_id in message_ids])
 
 
 def _forget(conn: sqlite3.Connection, path: str) -> None:
@@ -480,6 +520,7 @@ def _forget(conn: sqlite3.Connection, path: str) -> None:
         conn.execute("DELETE FROM texts_protected WHERE rowid = ?", (rowid,))
         conn.execute("DELETE FROM tasks WHERE case_rowid = ?", (rowid,))
         conn.execute("DELETE FROM reporter_emails WHERE case_rowid = ?", (rowid,))
+        conn.execute("DELETE FROM message_ids WHERE case_rowid = ?", (rowid,))
         conn.execute("DELETE FROM cases WHERE rowid = ?", (rowid,))
 
 
@@ -488,8 +529,9 @@ def _is_case_path(path: str) -> bool:
     return len(parts) == 4 and parts[0] == store.CASES_DIR and path.endswith(".yaml")
 
 
-def refresh(root: Path) -> sqlite3.Connection:
-    """An index that reflects HEAD, brought up to date if it lags.
+def refresh(root: Path, conn: sqlite3.Connection | None = None) -> sqlite3.Connection:
+    """An index that reflects HEAD, brought up to date if it lags: ``conn``
+    (one kept open for many questions, see ``Kept``), else a new connection.
 
     SQLite answers "database is locked" at once, without waiting, in a few
     races between processes opening a new index together (setting WAL mode,
@@ -499,7 +541,7 @@ def refresh(root: Path) -> sqlite3.Connection:
     attempts = 0
     while True:
         try:
-            return _refresh(root)
+            return _refresh(root, conn)
         except sqlite3.OperationalError as exc:
             attempts += 1
             if "locked" not in str(exc) or attempts >= 20:
@@ -507,10 +549,10 @@ def refresh(root: Path) -> sqlite3.Connection:
             time.sleep(0.05 * attempts)
 
 
-def _refresh(root: Path) -> sqlite3.Connection:
+def _refresh(root: Path, kept: sqlite3.Connection | None = None) -> sqlite3.Connection:
     from .slapolicy import current_key
 
-    conn = _connect(root)
+    conn = kept or _connect(root)
     try:
         head = journal.head(root)
         key = current_key(root)
@@ -547,12 +589,7 @@ def _rejudge(conn: sqlite3.Connection, root: Path, head: str | None, judged: str
 def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
               head: str | None) -> None:
     if head is None:
-        conn.execute("DELETE FROM cases")
-        conn.execute("DELETE FROM texts")
-        conn.execute("DELETE FROM texts_protected")
-        conn.execute("DELETE FROM tasks")
-        conn.execute("DELETE FROM reporter_emails")
-        conn.execute("DELETE FROM unreadable")
+        _clear(conn)
         return
     changes = None
     if indexed is not None:
@@ -561,12 +598,7 @@ def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
         except Exception:  # the indexed commit is gone (history rewritten): rebuild
             changes = None
     if changes is None:
-        conn.execute("DELETE FROM cases")
-        conn.execute("DELETE FROM texts")
-        conn.execute("DELETE FROM texts_protected")
-        conn.execute("DELETE FROM tasks")
-        conn.execute("DELETE FROM reporter_emails")
-        conn.execute("DELETE FROM unreadable")
+        _clear(conn)
         paths = [p for p in journal.files_at(root, head, store.CASES_DIR) if _is_case_path(p)]
         _apply(conn, root, head, paths)
         conn.execute("ANALYZE")
@@ -575,6 +607,12 @@ def _catch_up(conn: sqlite3.Connection, root: Path, indexed: str | None,
         if status == "D":
             _forget(conn, path)
     _apply(conn, root, head, [p for s, p in changes if s != "D" and _is_case_path(p)])
+
+
+def _clear(conn: sqlite3.Connection) -> None:
+    for table in ("cases", "texts", "texts_protected", "tasks", "reporter_emails",
+                  "message_ids", "unreadable"):
+        conn.execute(f"DELETE FROM {table}")
 
 
 def _warnings(conn: sqlite3.Connection) -> list[str]:
@@ -799,3 +837,19 @@ def tasks(root: Path, *, agents: Sequence[str] = (), teams: Sequence[str] = (),
                            need=protection.MARK if row["need"] is not None else None)
         return found
     return _answer(root, ask)
+
+
+def message_case(conn: sqlite3.Connection, message_id: str) -> str | None:
+    """The case that recorded the Message-ID ``message_id`` (model.message_ids),
+    the newest when several did; None when none did. Ask it of ``Kept``
+    (a connection brought up to date): ``Kept(root).ask(lambda conn:
+    message_case(conn, id))``."""
+    row = conn.execute("SELECT c.id FROM message_ids m JOIN cases c ON c.rowid = m.case_rowid "
+                       "WHERE m.message_id = ? ORDER BY c.created_ts DESC, c.id DESC LIMIT 1",
+                       (message_id,)).fetchone()
+    return row[0] if row else None
+
+
+def indexed_commit(conn: sqlite3.Connection) -> str | None:
+    """The commit the index reflects."""
+    return _meta(conn, "commit")

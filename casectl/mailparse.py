@@ -120,6 +120,7 @@ def parse(raw: bytes, tag_prefix: str = DEFAULT_TAG_PREFIX) -> Mail:
             body=body,
             automatic=_automatic(message, subject),
             tags=case_tags(subject, tag_prefix),
+            recipients=_recipients(message),
             forwarded_from=forwarded_from,
             # A forward's content is the point of it: nothing is trimmed.
             reply_text=body if forward else trimmed(body),
@@ -215,6 +216,23 @@ def _sender(message: EmailMessage) -> tuple[str | None, str]:
         if "@" in address:
             return (" ".join(_encoded_words(name).split()) or None), address.strip().lower()
     raise MalformedMail("the message has no sender address (From)")
+
+
+def _recipients(message: EmailMessage) -> tuple[str, ...]:
+    """The addresses of To and Cc (every such header), lower-cased, in
+    order, without repeats. Only routing reads them: a header too broken to
+    read gives none rather than making the message unreadable."""
+    try:
+        values = [_decoded_bytes(str(value).encode("ascii", "surrogateescape"), None)
+                  for key, value in message.raw_items() if key.lower() in ("to", "cc")]
+        found: list[str] = []
+        for _, address in email.utils.getaddresses(values):
+            address = address.strip().lower()
+            if "@" in address and address not in found:
+                found.append(address)
+        return tuple(found)
+    except Exception:  # noqa: BLE001 - the email package's ways of failing on bad input
+        return ()
 
 
 def _automatic(message: EmailMessage, subject: str) -> str | None:

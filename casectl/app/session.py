@@ -42,6 +42,15 @@ class Session:
             self._actor = resolve_actor(self.config, self.as_agent, self.user())
         return self._actor
 
+    def acting_by_default(self, agent: str) -> Session:
+        """This session acting as ``agent`` unless --as or CASECTL_AGENT
+        named someone: a service that has an identity of its own (mail
+        intake's mail.intake.agent) acts as it without being told, and the
+        usual checks of who may act as whom still apply."""
+        if self.as_agent or os.environ.get("CASECTL_AGENT"):
+            return self
+        return Session(self.root, self.config, agent, _user=self._user)
+
     def now(self) -> datetime:
         return clock.now(clock.zone(self.config.timezone))
 
