@@ -239,10 +239,12 @@ def test_a_25_mb_attachment_is_refused_quickly_and_without_much_memory(
     assert stats, done.stderr
     _, exit_code, seconds, peak_kib = stats[0].split()
     assert exit_code in ("0", "None"), done.stderr
-    # Measured: about 1.5 s and 330 MB (the message, its text form in the
-    # email package and the decoded file); room for a slow CI machine.
+    # Measured: 1.1 s and 310 MiB at the peak for this 32 MiB message, most
+    # of it Python's email parser (it holds the message as lines of text
+    # while it parses); the limits leave room for a slow CI machine but
+    # fail if the file were held or hashed more than once more.
     assert float(seconds) < 20, seconds
-    assert int(peak_kib) < 700 * 1024, peak_kib
+    assert int(peak_kib) < 550 * 1024, peak_kib
     case_id = done.stdout.strip()
     log = case(repo, case_id)["log"]
     assert "attachments" not in log[0]["data"] and "original" not in log[0]["data"]
@@ -381,3 +383,28 @@ def test_a_crash_while_storing_leaves_no_stray_file_or_a_complete_commit(
         assert stored(repo, raw).read_bytes() == raw
         assert run("--repo", str(repo), "validate").exit_code == 0
     assert audit(repo)[1]["findings"] == []
+
+
+# ---------------------------------------------------------------- older desks
+
+def test_a_desk_with_older_schemas_takes_the_mail_in_and_says_how_to_keep_files(
+        repo: Path) -> None:
+    # The case schema as casectl shipped it before attachments.
+    schema = json.loads((repo / "schemas" / "case.schema.json").read_text(encoding="utf-8"))
+    for kind in ("data_created", "data_note", "data_reply"):
+        for key in ("attachments", "original"):
+            del schema["$defs"][kind]["properties"][key]
+    old = json.dumps(schema, indent=2)
+    (repo / "schemas" / "case.schema.json").write_text(old, encoding="utf-8")
+    hand_commit(repo, "older schemas", author=("Åse Admin", "ase@helse.example.no"))
+    raw = (MAIL / "attachments_nb.eml").read_bytes()
+    result = take(repo, raw)
+    assert result.exit_code == 0, result.output
+    log = case(repo, result.stdout.strip())["log"]
+    assert "attachments" not in log[0]["data"]
+    assert PDF in log[-1]["data"]["text"] and "casectl upgrade" in log[-1]["data"]["text"]
+    assert not (repo / "attachments").exists()
+    assert run("--repo", str(repo), "--as", "admin", "upgrade").exit_code == 0
+    again = take(repo, raw.replace(b"<nb-att-0001@", b"<nb-att-0002@"))
+    assert case(repo, again.stdout.strip())["log"][0]["data"]["attachments"][1]["name"] == PDF
+    assert stored(repo, raw.replace(b"<nb-att-0001@", b"<nb-att-0002@")).is_file()

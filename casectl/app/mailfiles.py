@@ -21,7 +21,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from .. import mailconfig, workflow
+from .. import mailconfig, schema, workflow
 from ..attachments import path_of, size_text
 from ..mailparse import Mail
 from .session import Session
@@ -42,9 +42,13 @@ class Kept:
     data: Mapping[str, Any] = field(default_factory=dict)
     refused: tuple[str, ...] = ()
     limit: int = 0
+    # Why nothing was kept, when it was not the limit (the note says it).
+    unkept: str | None = None
 
     def note(self) -> str | None:
         """The note for the case when something was not kept, else None."""
+        if self.unkept is not None:
+            return self.unkept
         if not self.refused:
             return None
         lines = "\n".join(f"- {line}" for line in self.refused)
@@ -102,5 +106,28 @@ def keep(mail: Mail, raw: bytes, limit: int) -> Kept:
 
 def kept(session: Session, mail: Mail, raw: bytes) -> Kept:
     """``keep`` under the desk's limit (casectl.yaml's
-    mail.intake.max_attachment, 10 MiB when unset)."""
+    mail.intake.max_attachment, 10 MiB when unset).
+
+    On a desk whose schemas/ predate attachments (made by an older casectl,
+    not upgraded yet) the event could not list them: the message is still
+    taken in, nothing is stored, and a note says what was not kept and how
+    to have it kept from then on. Refusing the message instead would send
+    it back to the mail server, which may bounce it to the reporter."""
+    if not _schemas_know_attachments(session):
+        names = [f"{a.filename or 'attachment'} ({size_text(len(a.data))})"
+                 for a in mail.attachments]
+        return Kept(unkept=(
+            "Not kept from this message: "
+            + (", ".join(names) + ", and " if names else "")
+            + f"the original message ({size_text(len(raw))}): this desk's "
+            "schemas/case.schema.json predates attachments. Take the new schemas (one commit, "
+            "by an admin) with: casectl upgrade"))
     return keep(mail, raw, mailconfig.settings(session.config.data).max_attachment)
+
+
+def _schemas_know_attachments(session: Session) -> bool:
+    try:
+        case_schema = schema.load_schema(session.root / "schemas", schema.CASE_SCHEMA)
+        return "attachments" in case_schema["$defs"]["data_created"]["properties"]
+    except Exception:  # noqa: BLE001 - a schema shaped otherwise: the action's own check says
+        return True
