@@ -38,12 +38,9 @@ def attachments(message: EmailMessage, forward: EmailMessage | None = None
     """Every attached file of ``message``, in the order the message gives
     them. ``forward``: the forwarded message mailparse took the text of
     (attached whole): its own files are taken, it is not kept as a file."""
-    return tuple(_attachment(part) for part in _file_parts(message, forward))
-
-
-def _file_parts(message: Message, forward: Message | None) -> Iterator[Message]:
     body_seen: set[str] = set()  # the first text/plain and text/html: the body
-    yield from _walk(message, forward, body_seen, alternative=False)
+    return tuple(_attachment(part)
+                 for part in _walk(message, forward, body_seen, alternative=False))
 
 
 def _walk(part: Message, forward: Message | None, body_seen: set[str],
@@ -100,8 +97,8 @@ def _disposition(part: Message) -> str | None:
 
 def _attachment(part: Message) -> Attachment:
     kind = part.get_content_type()
-    return Attachment(filename=_safe_filename(part) or _made_up_name(part, kind),
-                      content_type=kind, data=_data(part))
+    name = _safe_filename(part) or "attachment" + _EXTENSIONS.get(kind, ".bin")
+    return Attachment(filename=name, content_type=kind, data=_data(part))
 
 
 def _data(part: Message) -> bytes:
@@ -170,7 +167,8 @@ def _raw_parameter(part: Message, header: str, parameter: str) -> str | None:
     if raw is None:
         return None
     sections: dict[int, tuple[bool, str]] = {}
-    for name, number, extended, value in _PARAMETER.findall(raw.replace("\r", "").replace("\n", "")):
+    unfolded = raw.replace("\r", "").replace("\n", "")
+    for name, number, extended, value in _PARAMETER.findall(unfolded):
         if name.lower() == parameter:
             if value.startswith('"'):
                 value = re.sub(r"\\(.)", r"\1", value[1:-1])
@@ -188,7 +186,3 @@ def _raw_parameter(part: Message, header: str, parameter: str) -> str | None:
             data += value.encode("ascii", "surrogateescape")
     text = _decoded_bytes(data, charset or None)
     return _encoded_words(text) if "=?" in text else text
-
-
-def _made_up_name(part: Message, kind: str) -> str:
-    return "attachment" + _EXTENSIONS.get(kind, ".bin")

@@ -18,10 +18,9 @@ import pytest
 import yaml
 
 from casectl import mailparse
-from helpers import act, case_file, commit_count, copy_desk, desk_template, git, head, \
-    isolated_env, run
+from helpers import act, case_file, commit_count, copy_desk, git, head, run
 from test_audit import KARI, append_event, audit, case_trailers, hand_commit, rules_found
-from test_intake import INTAKE, MAIL, case, fixture, take
+from test_intake import MAIL, case, fixture, intake_desk, take  # noqa: F401 - a fixture
 
 PDF = "Feilmelding blåskjerm æøå.pdf"
 
@@ -31,21 +30,9 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CASECTL_NOW", "2026-11-24T09:00:00+01:00")
 
 
-@pytest.fixture(scope="module")
-def attach_desk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The standard desk with a mail intake identity."""
-    root = desk_template(tmp_path_factory, "attach")
-    with isolated_env(tmp_path_factory.mktemp("attach-setup-home")):
-        result = run("--repo", str(root), "--as", "admin", "agent", "add", INTAKE[0],
-                     "--name", INTAKE[1], "--email", INTAKE[2], "--team", "servicedesk",
-                     "--role", "receiver", "--service")
-        assert result.exit_code == 0, result.output
-    return root
-
-
 @pytest.fixture
-def repo(tmp_path: Path, attach_desk: Path) -> Path:
-    return copy_desk(attach_desk, tmp_path)
+def repo(tmp_path: Path, intake_desk: Path) -> Path:
+    return copy_desk(intake_desk, tmp_path)
 
 
 def sha(data: bytes) -> str:
@@ -408,3 +395,28 @@ def test_a_desk_with_older_schemas_takes_the_mail_in_and_says_how_to_keep_files(
     again = take(repo, raw.replace(b"<nb-att-0001@", b"<nb-att-0002@"))
     assert case(repo, again.stdout.strip())["log"][0]["data"]["attachments"][1]["name"] == PDF
     assert stored(repo, raw.replace(b"<nb-att-0001@", b"<nb-att-0002@")).is_file()
+
+
+# ---------------------------------------------------------------- two clones
+
+def test_two_clones_taking_the_same_file_sync_into_one_clean_history(
+        repo: Path, server: Path, tmp_path: Path) -> None:
+    git(repo, "push", "-q", "origin", "HEAD:main")
+    git(repo, "branch", "-q", "--set-upstream-to=origin/main")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(server), str(other))
+    pdf = b"%PDF-1.4 delt fil\n"
+    first = mail("Fra klinikk A", [b64_part('filename="a.pdf"', pdf)], message_id="<a@x.no>")
+    second = mail("Fra klinikk B", [b64_part('filename="b.pdf"', pdf)], message_id="<b@x.no>")
+    assert take(repo, first).exit_code == 0
+    assert take(other, second).exit_code == 0
+    env = {"CASECTL_PUSHER": "intake"}
+    for clone in (repo, other):
+        done = run("--repo", str(clone), "--as", "intake", "sync", env=env)
+        assert done.exit_code == 0, done.output
+    assert run("--repo", str(other), "--as", "intake", "sync", env=env).exit_code == 0
+    for clone in (repo, other):
+        assert stored(clone, pdf).read_bytes() == pdf
+        assert run("--repo", str(clone), "validate").exit_code == 0
+    git(repo, "pull", "-q", "--ff-only")
+    assert audit(repo)[1]["findings"] == []
