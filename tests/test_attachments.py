@@ -205,6 +205,25 @@ def test_a_file_over_the_limit_is_refused_with_a_note_in_the_same_commit(repo: P
     assert audit(repo)[1]["findings"] == []
 
 
+def test_a_message_with_more_files_than_an_event_lists_keeps_the_first_ones(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from casectl.app import mailfiles
+
+    schema = json.loads((repo / "schemas" / "case.schema.json").read_text(encoding="utf-8"))
+    assert schema["$defs"]["attachments"]["maxItems"] == mailfiles.MAX_FILES
+    monkeypatch.setattr(mailfiles, "MAX_FILES", 3)  # 1,000 files would take 10 s to commit
+    parts = [b64_part(f'filename="del-{n}.txt"', f"{n}\n".encode(), "text/plain")
+             for n in range(5)]
+    result = take(repo, mail("Mange filer", parts))
+    assert result.exit_code == 0, result.output
+    log = case(repo, result.stdout.strip())["log"]
+    assert [a["name"] for a in log[0]["data"]["attachments"]] == [
+        "del-0.txt", "del-1.txt", "del-2.txt"]
+    assert "del-4.txt (2 B): not kept, as the message carries more than 3 files" \
+        in log[-1]["data"]["text"]
+    assert run("--repo", str(repo), "validate").exit_code == 0
+
+
 def test_a_25_mb_attachment_is_refused_quickly_and_without_much_memory(
         repo: Path, tmp_path: Path) -> None:
     big = os.urandom(25 * 1000 * 1000)

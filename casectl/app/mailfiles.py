@@ -27,6 +27,10 @@ from ..mailparse import Mail
 from .session import Session
 
 LIMIT_SETTING = "mail.intake.max_attachment"
+# The most files one event lists (the case schema's maxItems): a message
+# built to carry more keeps these, and the note names the rest.
+MAX_FILES = 1000
+MAX_NOTED = 50  # refused files named one by one in the note; then a count
 # The events a message becomes, whose data lists what it brought.
 _LISTING_KINDS = ("created", "reply", "note")
 
@@ -51,9 +55,11 @@ class Kept:
             return self.unkept
         if not self.refused:
             return None
-        lines = "\n".join(f"- {line}" for line in self.refused)
-        return (f"Not kept from this message (larger than the limit of "
-                f"{size_text(self.limit)}, set by {LIMIT_SETTING} in casectl.yaml):\n{lines}\n"
+        lines = "\n".join(f"- {line}" for line in self.refused[:MAX_NOTED])
+        if len(self.refused) > MAX_NOTED:
+            lines += f"\n- and {len(self.refused) - MAX_NOTED} more"
+        return (f"Not kept from this message (the limit is {size_text(self.limit)} a file, "
+                f"set by {LIMIT_SETTING} in casectl.yaml):\n{lines}\n"
                 "Ask the sender for it another way, or raise the limit for later mail.")
 
     def amend(self, steps: Sequence[workflow.Step]) -> list[workflow.Step]:
@@ -85,6 +91,10 @@ def keep(mail: Mail, raw: bytes, limit: int) -> Kept:
         if size > limit:
             refused.append(f"{name} ({size_text(size)}, {size} bytes): not kept")
             continue
+        if len(listed) == MAX_FILES:
+            refused.append(f"{name} ({size_text(size)}): not kept, as the message carries "
+                           f"more than {MAX_FILES} files")
+            continue
         digest = hashlib.sha256(attachment.data).hexdigest()
         files[path_of(digest)] = attachment.data
         listed.append({"name": name, "type": attachment.content_type, "size": size,
@@ -115,7 +125,9 @@ def kept(session: Session, mail: Mail, raw: bytes) -> Kept:
     it back to the mail server, which may bounce it to the reporter."""
     if not _schemas_know_attachments(session):
         names = [f"{a.filename or 'attachment'} ({size_text(len(a.data))})"
-                 for a in mail.attachments]
+                 for a in mail.attachments[:MAX_NOTED]]
+        if len(mail.attachments) > MAX_NOTED:
+            names.append(f"{len(mail.attachments) - MAX_NOTED} more files")
         return Kept(unkept=(
             "Not kept from this message: "
             + (", ".join(names) + ", and " if names else "")
