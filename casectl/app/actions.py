@@ -212,7 +212,7 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
     ``files`` (repository-relative paths and their bytes) are committed
     with the case; ``amend`` gets the steps (the created event first) and
     returns them with what else the case records: mail intake lists the
-    attachments in the created event and adds a note for each it refused
+    attachments in the created event and adds a note naming those it refused
     (app/mailfiles.py)."""
     actor, _ = session.actor()
     config = session.config
