@@ -91,6 +91,7 @@ def _well_formed(entry: Any) -> bool:
 
 def lines(event: Mapping[str, Any]) -> list[str]:
     """The timeline's line for each file an event lists:
-    ``attached: NAME (SIZE) attachments/ab/abcdef0123…``."""
+    ``attached: NAME (SIZE) attachments/ab/abcdef0123…`` (ten hex digits,
+    as the commit ids beside them)."""
     return [f"attached: {entry.name or 'the original message'} ({size_text(entry.size)}) "
-            f"{path_of(entry.sha256)[:len(ATTACHMENTS_DIR) + 16]}…" for entry in listed(event)]
+            f"{path_of(entry.sha256)[:len(ATTACHMENTS_DIR) + 14]}…" for entry in listed(event)]

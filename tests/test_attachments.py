@@ -265,7 +265,7 @@ def test_show_and_history_list_the_files_and_json_carries_them(repo: Path) -> No
     raw = (MAIL / "attachments_nb.eml").read_bytes()
     case_id = take(repo, raw).stdout.strip()
     pdf = next(a for a in mailparse.parse(raw).attachments if a.filename == PDF)
-    line = f"attached: {PDF} (74 B) attachments/{sha(pdf.data)[:2]}/{sha(pdf.data)[:12]}…"
+    line = f"attached: {PDF} (74 B) attachments/{sha(pdf.data)[:2]}/{sha(pdf.data)[:10]}…"
     shown = act(repo, "show", case_id)
     assert shown.exit_code == 0 and line in shown.stdout
     assert f"attached: the original message ({len(raw) / 1024:.1f} KiB)" in shown.stdout
