@@ -439,3 +439,19 @@ def test_two_clones_taking_the_same_file_sync_into_one_clean_history(
         assert run("--repo", str(clone), "validate").exit_code == 0
     git(repo, "pull", "-q", "--ff-only")
     assert audit(repo)[1]["findings"] == []
+
+
+def test_git_treats_the_files_as_binary_and_upgrade_says_so_on_older_desks(
+        repo: Path) -> None:
+    raw = (MAIL / "attachments_nb.eml").read_bytes()
+    take(repo, raw)
+    digest = sha(raw)
+    assert git(repo, "check-attr", "diff", "text", "--", f"attachments/{digest[:2]}/{digest}") \
+        .split("\n")[:2] == [f"attachments/{digest[:2]}/{digest}: diff: unset",
+                             f"attachments/{digest[:2]}/{digest}: text: unset"]
+    assert "Bin 0 -> " in git(repo, "show", "--stat=200", "HEAD")
+    (repo / ".gitattributes").write_text("cases/**/*.yaml merge=casectl\n"
+                                         "casectl.yaml merge=casectl\n")
+    hand_commit(repo, "older attributes", author=("Åse Admin", "ase@helse.example.no"))
+    assert run("--repo", str(repo), "--as", "admin", "upgrade").exit_code == 0
+    assert "attachments/** binary" in (repo / ".gitattributes").read_text().splitlines()
