@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
-from . import model, roles
+from . import attachments, model, roles
 from .merge import MISSING, _is_set  # the driver's own notion of a mergeable list
 
 # Bump when a rule changes: cached results of older rules are not reused.
-RULES_VERSION = "8"
+RULES_VERSION = "9"
 
 # Rule names, as reports and --format json give them.
 APPEND_ONLY = "append-only"
@@ -31,6 +31,7 @@ CONFIG = "config"
 SIGNED = "signed"
 MERGE = "merge"
 PUSHER = "pusher"
+ATTACHMENT = "attachment"
 
 RENUMBER = "renumber"
 RENUMBERED_FROM = "Renumbered-From"
@@ -64,6 +65,19 @@ class CaseChange:
 
 
 @dataclass(frozen=True)
+class FileChange:
+    """One file under attachments/ a commit touched: its blob id after
+    (None: deleted) and before, in each parent (None: absent there); for
+    a file that is there after, the sha256 and size of its bytes."""
+
+    path: str
+    after: str | None
+    before: tuple[str | None, ...]
+    sha256: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
 class CommitFacts:
     sha: str
     parents: tuple[str, ...]
@@ -80,6 +94,10 @@ class CommitFacts:
     # The desk's other configuration files the commit changed: schemas/,
     # .gitattributes, the CI files (app/audit.DESK_FILES).
     desk_files_changed: tuple[str, ...] = ()
+    # The files under attachments/ it added, changed or deleted, and the
+    # sha256 of each file the events it added list that its tree lacks.
+    attachments_changed: tuple[FileChange, ...] = ()
+    listed_missing: tuple[str, ...] = ()
 
 
 def case_id_of(path: str) -> str:
@@ -94,7 +112,8 @@ def is_case_path(path: str) -> bool:
 def check_commit(facts: CommitFacts) -> list[Finding]:
     """Everything ``facts``' commit did against the rules."""
     found: list[Finding] = []
-    if not facts.cases and not facts.config_changed and not facts.desk_files_changed:
+    if not facts.cases and not facts.config_changed and not facts.desk_files_changed \
+            and not facts.attachments_changed:
         return found  # a commit of other files (a README, say): not the audit's business
 
     def add(case: str | None, rule: str, message: str) -> None:
@@ -102,6 +121,8 @@ def check_commit(facts: CommitFacts) -> list[Finding]:
 
     for change in facts.cases:
         _check_version(change, add)
+    if facts.parents:
+        _check_attachments(facts, add)
     if len(facts.parents) > 1:
         _check_merge(facts, add)
         return found
@@ -308,6 +329,59 @@ def _renumbered(facts: CommitFacts, action: str | None, add: Any) -> str | None:
         add(news[0], APPEND_ONLY, f"renumbering {olds[0]} to {news[0]} changed the log; a "
             "renumbered case keeps its log as it was")
     return olds[0]
+
+
+def listed_by_added_events(cases: Sequence[CaseChange]) -> dict[str, str]:
+    """sha256 -> case id of each file the events a commit added list."""
+    found: dict[str, str] = {}
+    for change in cases:
+        if change.after is None or change.unreadable is not None:
+            continue
+        added, _ = appended_events(change.before, change.after)
+        for event in added:
+            for entry in attachments.listed(event) if isinstance(event, Mapping) else ():
+                found.setdefault(entry.sha256, case_id_of(change.path))
+    return found
+
+
+def _check_attachments(facts: CommitFacts, add: Any) -> None:
+    """Files under attachments/ are written once, by the commit of the
+    event that lists them, and never changed or deleted: a commit adds one
+    only where its name is the sha256 of its bytes and an event it adds
+    lists it; an event it adds lists only files its tree holds. A merge
+    brings files from its parents and makes none of its own."""
+    cases = _trailer(facts, "Case")
+    case = cases[0] if len(cases) == 1 else None
+    listed = listed_by_added_events(facts.cases) if len(facts.parents) == 1 else {}
+    never = "files under attachments/ are never changed or deleted once committed"
+    for change in facts.attachments_changed:
+        had = [old for old in change.before if old is not None]
+        if change.after is None:
+            if had:
+                add(case, ATTACHMENT, f"{change.path} was deleted; {never}")
+            continue
+        if change.after in change.before:
+            continue  # as one parent had it (a merge bringing it in)
+        if had:
+            add(case, ATTACHMENT, f"{change.path} was changed; {never}")
+            continue
+        if len(facts.parents) > 1:
+            add(case, ATTACHMENT, f"the merge added {change.path}, which no parent had")
+            continue
+        named = attachments.sha256_of_path(change.path)
+        if named is None:
+            add(case, ATTACHMENT, f"{change.path} was added, but casectl keeps files only at "
+                "attachments/<first two hex digits of the sha256>/<sha256>")
+        elif change.sha256 is not None and change.sha256 != named:
+            add(case, ATTACHMENT, f"{change.path} was added, but its bytes have sha256 "
+                f"{change.sha256}, not the one its name says")
+        elif named not in listed:
+            add(case, ATTACHMENT, f"{change.path} was added, but no event the commit adds "
+                "lists it; attachments come in with the event that lists them (casectl intake)")
+    for sha256 in facts.listed_missing:
+        owner = listed.get(sha256, case)
+        add(owner, ATTACHMENT, f"an event the commit adds lists {attachments.path_of(sha256)}, "
+            "which the commit does not hold")
 
 
 def _require_signed(config: Mapping[str, Any] | None) -> bool:

@@ -91,6 +91,8 @@ class Mail:
 
 def parse(raw: bytes, tag_prefix: str = DEFAULT_TAG_PREFIX) -> Mail:
     """The message of ``raw``; ``MalformedMail`` when it cannot be one."""
+    from . import mailparts  # it builds on this module's Attachment and decoders
+
     if not raw.strip():
         raise MalformedMail("the message is empty")
     try:
@@ -124,6 +126,7 @@ def parse(raw: bytes, tag_prefix: str = DEFAULT_TAG_PREFIX) -> Mail:
             forwarded_from=forwarded_from,
             # A forward's content is the point of it: nothing is trimmed.
             reply_text=body if forward else trimmed(body),
+            attachments=mailparts.attachments(message, attached),
         )
     except MalformedMail:
         raise

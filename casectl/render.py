@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Mapping, Sequence
 
-from . import yamlio
+from . import attachments, yamlio
 from .model import FINISHED_STATUSES, describe_event
 
 FORMATS = ("table", "json", "yaml", "csv")
@@ -239,6 +239,7 @@ def case(doc: Mapping[str, Any], fmt: str, view: View | None = None) -> str:
         visibility = "" if event["public"] else " [internal]"
         lines.append(f"  {local_time(event['at'], view.tz)}  {event['by']}{visibility}")
         lines.append(_indent(describe_event(event), "    "))
+        lines += [f"    {line}" for line in attachments.lines(event)]
     return "\n".join(lines)
 
 
@@ -319,6 +320,7 @@ def reporter_case(doc: Mapping[str, Any], fmt: str, view: View | None = None) ->
     for event in doc["log"]:
         lines.append(f"  {local_time(event['at'], view.tz)}  {event['by']}")
         lines.append(_indent(describe_event(event), "    "))
+        lines += [f"    {line}" for line in attachments.lines(event)]
     return "\n".join(lines)
 
 

@@ -207,13 +207,15 @@ def find_case_file(root: Path, typed: str) -> Path:
     return root / case_relpath(resolve_case_id(root, typed))
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Temp file, fsync, rename: a reader or a crash sees the old file or
-    the new one, never half of one."""
+    the new one, never half of one. Text is written as UTF-8 with \\n line
+    ends; bytes (a mail's attachment) as they are."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    with (open(temp, "wb") if isinstance(text, bytes)
+          else open(temp, "w", encoding="utf-8", newline="\n")) as handle:
+        handle.write(text)  # type: ignore[arg-type]
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, path)

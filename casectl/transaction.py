@@ -43,14 +43,15 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def commit_files(root: Path, files: Mapping[str, str | None], message: str,
+def commit_files(root: Path, files: Mapping[str, str | bytes | None], message: str,
                  author: journal.Author,
                  when: datetime, *, require_committed: bool = True,
                  pinned: tuple[str, bytes] | None = None,
                  committer: journal.Author | None = None, sign: bool = False,
                  check_base: Callable[[journal.Base], None] | None = None) -> str:
-    """Write ``files`` (repository-relative path -> text; None removes the
-    file, as a renumbered case leaves its old path) and commit them.
+    """Write ``files`` (repository-relative path -> text, or bytes written
+    as they are (a mail's attachment); None removes the file, as a
+    renumbered case leaves its old path) and commit them.
 
     With ``require_committed`` (all but init) each file must be as HEAD has
     it: an uncommitted hand edit would otherwise ride along in this
@@ -127,7 +128,7 @@ def _put_back(root: Path, before: Mapping[str, bytes | None]) -> None:
         if content is None:
             (root / path).unlink(missing_ok=True)
         elif _read(root / path) != content:
-            store.write_atomic(root / path, content.decode("utf-8"))
+            store.write_atomic(root / path, content)
 
 
 def crash_point(name: str) -> None:

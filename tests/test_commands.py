@@ -34,7 +34,9 @@ LIST_FIELDS = ["id", "status", "priority", "type", "category", "team", "assignee
                "reporter", "created", "updated", "sla", "due"]
 LIST_FIELDS += ["unread"]  # list's own, after the index's fields (tests/test_unread.py)
 LIST_FIELDS += ["protected"]  # protected identity (tests/test_protected.py)
-HISTORY_FIELDS = ["at", "kind", "by", "text", "commit", "author", "action", "event"]
+# --format json/yaml: and the files an event lists, as recorded (null when none).
+HISTORY_FIELDS = ["at", "kind", "by", "text", "commit", "author", "action", "event",
+                  "attachments", "original"]
 NOW = "2026-11-22T09:30:00+01:00"
 
 
@@ -1070,7 +1072,7 @@ def test_history_formats(desk):
     rows = list(csv.DictReader(io.StringIO(act(desk, "history", case_id, "--format",
                                                "csv").stdout)))
     assert [row["kind"] for row in rows] == ["created", "worklog"]
-    assert list(rows[0]) == HISTORY_FIELDS
+    assert list(rows[0]) == HISTORY_FIELDS[:-2]  # csv: the listed files are not cells
     assert rows[1]["text"] == "worklog: Ringte, ingen svar"
     assert yaml.safe_load(act(desk, "history", case_id, "--format", "yaml").stdout) == \
         history_rows(desk, case_id)

@@ -147,6 +147,8 @@ def test_a_reply_with_the_tag_and_in_reply_to_joins_the_case_unread(repo: Path) 
     doc = case(repo, case_id)
     reply = doc["log"][-1]
     assert reply["kind"] == "reply" and reply["by"] == "intake"
+    original = reply["data"].pop("original")  # the message kept whole (test_attachments.py)
+    assert original["size"] == len(fixture("reply_template.eml", CASE=case_id))
     assert reply["data"] == {"text": "Nå virker det på én av PC-ene, men ikke den andre.",
                              "from": "reporter", "message_id": "<nb-0002@bergen.kommune.no>"}
     assert commits(repo, "-1")[0]["trailers"] == {"Case": case_id, "Action": "reply",

@@ -446,7 +446,8 @@ def test_init_and_upgrade_write_the_casectl_yaml_attribute(desk) -> None:
     done = act(desk, "upgrade", agent="admin")
     assert done.exit_code == 0, done.output
     assert (desk / ".gitattributes").read_text() == \
-        "cases/**/*.yaml merge=casectl\n*.pdf binary\ncasectl.yaml merge=casectl\n"
+        "cases/**/*.yaml merge=casectl\n*.pdf binary\ncasectl.yaml merge=casectl\n" \
+        "attachments/** binary\n"
     assert commits(desk, "-1")[0]["trailers"]["Action"] == "upgrade"
     assert act(desk, "upgrade", agent="admin").stdout.startswith("The desk's schemas")
 

@@ -129,22 +129,28 @@ def refuse_invalid(what: str, field_name: str, message: str, *,
 
 
 def _save(session: Session, rel: str, case: Case, action: str,
-          events: Sequence[model.Event], pinned: tuple[str, bytes] | None = None) -> None:
+          events: Sequence[model.Event], pinned: tuple[str, bytes] | None = None,
+          files: Mapping[str, bytes] | None = None) -> None:
     """Check the new document against the schema, then write and commit it
-    (``pinned``: see transaction.commit_files)."""
+    (``pinned``: see transaction.commit_files), with ``files`` (more
+    repository-relative paths and their bytes: a mail's attachments) in the
+    same commit."""
     problems = validator(session, schema.CASE_SCHEMA).problems(case, rel)
     if problems:
         refuse_invalid("the case", problems[0].field, problems[0].message,
                        session=session, schema_name=schema.CASE_SCHEMA, document=case)
     agent, _ = session.actor()
     moment = datetime.fromisoformat(events[-1]["at"])
-    session.commit_files({rel: yamlio.dump(case)}, _commit_message(case, action, agent, events),
-                         moment, pinned=pinned)
+    session.commit_files({**(files or {}), rel: yamlio.dump(case)},
+                         _commit_message(case, action, agent, events), moment, pinned=pinned)
 
 
 def change_case(session: Session, case_id: str, action: str,
-                decide: Callable[[Case], list[workflow.Step]]) -> Case:
-    """The shape of every action on an existing case."""
+                decide: Callable[[Case], list[workflow.Step]], *,
+                files: Mapping[str, bytes] | None = None) -> Case:
+    """The shape of every action on an existing case. ``files``: more
+    repository-relative paths and their bytes, committed with the event
+    (the attachments a reply by mail brought, which its event lists)."""
     session.actor()  # who acts is settled first: a refused agent hears that, not a case rule
     with store.locked(session.root):
         transaction.recover(session.root)
@@ -157,7 +163,7 @@ def change_case(session: Session, case_id: str, action: str,
             events = _events(session, case["log"], steps)
             # The file's own id (checked equal to its name), not the prefix typed.
             updated = model.with_header(case["id"], case["log"] + events)
-            _save(session, rel, updated, action, events)
+            _save(session, rel, updated, action, events, files=files)
         except CasectlError as refused:
             _scrub_for_outsider(session, case, refused)
             raise
@@ -188,7 +194,9 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
              fields: Mapping[str, str] | None = None, notify: bool = False,
              start: bool = False, intake: triage.Intake = triage.NO_INTAKE,
              sla: str | None = None, protected: bool = False,
-             queued: bool = False) -> Case:
+             queued: bool = False, files: Mapping[str, bytes] | None = None,
+             amend: Callable[[list[workflow.Step]], list[workflow.Step]] | None = None
+             ) -> Case:
     """Register a case. Whoever registers it is responsible unless told otherwise.
     ``protected``: the reporter's identity is protected (protection.py).
     ``queued``: with no ``assignee``, nobody is responsible yet: the case
@@ -199,7 +207,13 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
     Its SLA level: ``sla``, else the level agreed with the reporter's
     organisation, else the desk's default. The created event records the
     level and the casectl.yaml in force (its blob id), so a later change of
-    targets or holidays does not rewrite this case's SLA results."""
+    targets or holidays does not rewrite this case's SLA results.
+
+    ``files`` (repository-relative paths and their bytes) are committed
+    with the case; ``amend`` gets the steps (the created event first) and
+    returns them with what else the case records: mail intake lists the
+    attachments in the created event and adds a note naming those it refused
+    (app/mailfiles.py)."""
     actor, _ = session.actor()
     config = session.config
     _require_role(session, "new", None)
@@ -234,6 +248,8 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
                                        priority_given=priority is not None)
     steps = workflow.create(data, start)
     steps[1:1] = after_created
+    if amend is not None:
+        steps = amend(steps)
     with store.locked(session.root):
         transaction.recover(session.root)
         config_text = session.config.path.read_bytes()
@@ -245,7 +261,7 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
         # it; stored in git when HEAD does not hold it as it is (a hand edit
         # not committed yet), so the id always names a blob.
         _save(session, store.case_relpath(case_id), case, "new", events,
-              pinned=(configmod.CONFIG_FILE, config_text))
+              pinned=(configmod.CONFIG_FILE, config_text), files=files)
     return case
 
 

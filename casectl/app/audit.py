@@ -8,6 +8,7 @@ The same reading serves the server hook (app/hook.py) on a pushed range.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import OrderedDict
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from .. import auditing, journal, store, yamlio
-from ..auditing import CaseChange, CommitFacts, Finding
+from .. import attachments, auditing, journal, store, yamlio
+from ..auditing import CaseChange, CommitFacts, FileChange, Finding
 from ..config import CONFIG_FILE
 from ..errors import InvalidData, NotFound
 from .ci import PROVIDERS
@@ -26,7 +27,7 @@ SCHEMAS_DIR = "schemas"
 # merge (what `init` and `upgrade` write) and the CI files that check every
 # push (`casectl ci`). The client lets only admins change them; so does audit.
 DESK_FILES = (".gitattributes", *PROVIDERS.values())
-WATCHED = (CONFIG_FILE, store.CASES_DIR, SCHEMAS_DIR, *DESK_FILES)
+WATCHED = (CONFIG_FILE, store.CASES_DIR, SCHEMAS_DIR, *DESK_FILES, attachments.ATTACHMENTS_DIR)
 _DOC_CACHE = 4096  # parsed documents kept (a file's next commit starts from its last version)
 
 
@@ -148,6 +149,7 @@ class History:
                                     problem if problem else
                                     (None if after is None or isinstance(after, Mapping)
                                      else "not a mapping")))
+        kept = self._attachments(sha, per_parent, cases if len(parents) == 1 else [])
         return CommitFacts(
             sha=sha, parents=parents, author_name=raw.author_name,
             author_email=raw.author_email, signed=raw.signed, trailers=raw.trailers,
@@ -161,7 +163,37 @@ class History:
             cases=tuple(cases),
             desk_files_changed=tuple(sorted(path for path in first
                                             if path.startswith(SCHEMAS_DIR + "/")
-                                            or path in DESK_FILES)))
+                                            or path in DESK_FILES)),
+            attachments_changed=kept[0], listed_missing=kept[1])
+
+    def _attachments(self, sha: str, per_parent: list[dict[str, journal.Change]],
+                     cases: Sequence[CaseChange]
+                     ) -> tuple[tuple[FileChange, ...], tuple[str, ...]]:
+        """The files under attachments/ the commit touched (a new file's
+        bytes read to hash them), and the sha256 of each file the events it
+        added list that its tree lacks."""
+        changes = []
+        paths = sorted({path for block in per_parent for path in block
+                        if attachments.is_attachment_path(path)})
+        for path in paths:
+            change = next(block[path] for block in per_parent if path in block)
+            before = tuple(block[path].old if path in block else change.new
+                           for block in per_parent)
+            digest = size = None
+            if change.new is not None and change.new not in before:
+                read = self.reader.read(change.new)
+                if read is not None and read[0] == "blob":
+                    digest, size = hashlib.sha256(read[1]).hexdigest(), len(read[1])
+            changes.append(FileChange(path, change.new, before, digest, size))
+        present = {attachments.sha256_of_path(c.path) for c in changes if c.after is not None}
+        missing = []
+        for digest in auditing.listed_by_added_events(cases):
+            if digest in present:
+                continue
+            found = self.reader.read(f"{sha}:{attachments.path_of(digest)}")
+            if found is None or found[0] != "blob":
+                missing.append(digest)
+        return tuple(changes), tuple(missing)
 
 
 PARALLEL_FROM = 4000  # commits; below this, worker processes cost more than they save

@@ -16,7 +16,11 @@ from .inputs import clean_line, clean_name, clean_phone, email_address
 from .session import Session
 
 # Case files and the desk's configuration merge through casectl's driver.
-GITATTRIBUTES = "cases/**/*.yaml merge=casectl\ncasectl.yaml merge=casectl\n"
+# The files mail brought (attachments/, issue 8) are bytes as they came:
+# never converted at line ends (their names are their sha256), and shown
+# by `git log -p` as "Bin", not as a 10 MB message in base64.
+GITATTRIBUTES = ("cases/**/*.yaml merge=casectl\ncasectl.yaml merge=casectl\n"
+                 "attachments/** binary\n")
 
 
 def init(directory: str | None, desk_name: str | None, timezone: str | None,

@@ -37,7 +37,7 @@ from ..errors import CasectlError, InvalidData, NotARepository, NotFound, Operat
     RuleViolation, UsageError
 from ..model import Case, Reporter
 from ..mailparse import Mail
-from . import actions
+from . import actions, mailfiles
 from .inputs import MAX_SUBJECT, MAX_TEXT
 from .session import Session
 
@@ -142,7 +142,7 @@ class Intake:
                                f"{taken}; nothing changed")
             made = len(self.session.made)
             outcome = _take(self.session, mail, message_id, self.actor, self.tag_prefix,
-                            self.settings)
+                            self.settings, raw)
             for base, commit in self.session.made[made:]:
                 if base is not None and base == self._answers_for and outcome.case_id:
                     self._answers_for = commit
@@ -225,7 +225,7 @@ def _one_intake_at_a_time(root: Path) -> Iterator[None]:
 
 
 def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix: str,
-          settings: mailconfig.MailSettings) -> Outcome:
+          settings: mailconfig.MailSettings, raw: bytes) -> Outcome:
     config = session.config.data
     agent = _agent_by_address(config, mail.sender_address)
     for case_id in mail.tags:
@@ -237,10 +237,10 @@ def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix:
                 break
             return _new_case(session, mail, message_id, actor, settings,
                              preface=f"Follow-up by mail to {case['status']} case "
-                             f"[{tag_prefix}{case['id']}].")
+                             f"[{tag_prefix}{case['id']}].", raw=raw)
         # An agent who reported the case themselves answers as its reporter.
         return _join(session, case["id"], mail, message_id,
-                     None if _from_reporter(case, mail) else agent, actor)
+                     None if _from_reporter(case, mail) else agent, actor, raw)
     if agent and _original_sender(config, mail) is None:
         # An agent's mail opens no case (the desk's own addresses never do):
         # it joins a case or is left for them to register by hand; a
@@ -253,7 +253,7 @@ def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix:
         preface = (f"The subject carries the case tag {shown}, but this sender is not that "
                    "case's reporter and the message does not answer the case's mail, so it "
                    "was registered as a new case.")
-    return _new_case(session, mail, message_id, actor, settings, preface=preface)
+    return _new_case(session, mail, message_id, actor, settings, preface=preface, raw=raw)
 
 
 def _require_intake_identity(session: Session) -> str:
@@ -322,22 +322,24 @@ def _from_reporter(case: Case, mail: Mail) -> bool:
 
 
 def _join(session: Session, case_id: str, mail: Mail, message_id: str, agent: str | None,
-          actor: str) -> Outcome:
+          actor: str, raw: bytes) -> Outcome:
     # Without the quoted history and signature (the case holds the history
     # already); a forward keeps what it forwards.
     text = _text(mail.reply_text if mail.reply_text is not None else mail.body) or NO_TEXT
+    kept = mailfiles.kept(session, mail, raw)  # attachments and the original, whole
     if agent:
         # An agent's own mail on the case: an internal note saying whose it
         # is (the acting identity is intake), not the reporter's reply.
         note = f"Mail from agent {agent}: {mail.subject or NO_SUBJECT}\n\n{text}"
-        actions.change_case(session, case_id, "note", lambda case: [
-            ("note", {"text": note[:MAX_TEXT], "message_id": message_id})])
+        actions.change_case(session, case_id, "note", lambda case: kept.amend([
+            ("note", {"text": note[:MAX_TEXT], "message_id": message_id})]), files=kept.files)
         return Outcome("note", case_id)
 
     def decide(case: Case) -> list[workflow.Step]:
         steps = workflow.log_entry(case, text, internal=False, email=False, from_reporter=True)
         return [(kind, {**data, "message_id": message_id}) for kind, data in steps]
-    case = actions.change_case(session, case_id, "reply", decide)
+    case = actions.change_case(session, case_id, "reply", lambda case: kept.amend(decide(case)),
+                               files=kept.files)
     from .. import readmarks  # as `log --from-reporter`: unread for all but who took it in
 
     readmarks.mark(session.root, actor, case["id"], model.last_reply(case["log"]) or 0)
@@ -345,7 +347,8 @@ def _join(session: Session, case_id: str, mail: Mail, message_id: str, agent: st
 
 
 def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
-              settings: mailconfig.MailSettings, *, preface: str | None) -> Outcome:
+              settings: mailconfig.MailSettings, *, preface: str | None, raw: bytes
+              ) -> Outcome:
     subject = _line(mail.subject)[:MAX_SUBJECT] or NO_SUBJECT
     # A new case's description is the whole message, untrimmed: what is
     # quoted or signed under a first message is context the desk needs.
@@ -366,11 +369,14 @@ def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
         # in the description rather than losing the message.
         description = f"From: {address}\n\n{description or ''}".strip()
         reporter = Reporter(name=reporter.name)
+    kept = mailfiles.kept(session, mail, raw)  # attachments and the original
+
     def register(**routing: Any) -> Case:
         return actions.new_case(session, subject=subject,
                                 description=description[:MAX_TEXT] if description else None,
                                 reporter=reporter, fields={MESSAGE_ID_FIELD: message_id},
-                                queued=True, **routing)
+                                queued=True, files=kept.files, amend=kept.amend,
+                                **routing)
     # Routed by what the mail says: the reporter's address (the original
     # sender's, for a forward), the recipients, the subject, the text.
     number, route = _route(settings, {"from": address, "to": "\n".join(mail.recipients),

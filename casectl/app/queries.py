@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .. import journal, model, protection, readmarks, yamlio
+from .. import attachments, journal, model, protection, readmarks, yamlio
 from ..errors import InvalidData, UsageError
 from ..model import Case
 from . import protected_views
@@ -102,8 +102,17 @@ def history(session: Session, case_id: str) -> list[dict[str, Any]]:
     # as that case's masking shows it, and no commit subject (it held the
     # case's subject before the case was marked).
     masked = not protected_views.may_see(session, protected_views.viewer(session), case)
-    describe = (lambda event: model.describe_event(protection.masked_event(event))) \
-        if masked else model.describe_event
+    shown = protection.masked_event if masked else (lambda event: event)
+
+    def describe(event: model.Event) -> str:
+        return model.describe_event(shown(event))
+
+    def files(event: model.Event) -> dict[str, Any]:
+        """The files an event lists, as recorded (``--format json``), and
+        their timeline lines (the table shows one per file)."""
+        data = shown(event).get("data") or {}
+        return {"attachments": data.get("attachments"), "original": data.get("original"),
+                "attached": attachments.lines(shown(event))}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for commit in journal.file_history(session.root, rel):
@@ -129,12 +138,12 @@ def history(session: Session, case_id: str) -> list[dict[str, Any]]:
         for event in added:
             seen.add(event["id"])
             rows.append({**base, "at": event["at"], "event": event["id"], "kind": event["kind"],
-                         "by": event["by"], "text": describe(event)})
+                         "by": event["by"], "text": describe(event), **files(event)})
     for event in case["log"]:
         if event["id"] not in seen:
             rows.append({"commit": None, "author": None, "action": "(not committed)",
                          "at": event["at"], "event": event["id"], "kind": event["kind"],
-                         "by": event["by"], "text": describe(event)})
+                         "by": event["by"], "text": describe(event), **files(event)})
     return rows
 
 

@@ -54,7 +54,7 @@ class Session:
     def now(self) -> datetime:
         return clock.now(clock.zone(self.config.timezone))
 
-    def commit_files(self, files: Mapping[str, str], message: str,
+    def commit_files(self, files: Mapping[str, str | bytes | None], message: str,
                      when: datetime | None = None, **options: Any) -> str:
         """transaction.commit_files as this session: authored by the acting
         agent, committed by the person who ran casectl (their git identity,

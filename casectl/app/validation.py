@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .. import config as configmod, journal, roles, schema, store, yamlio
+from .. import attachments, config as configmod, journal, roles, schema, store, yamlio
 from ..errors import InvalidData, NotARepository, NotFound, UsageError
 
 
@@ -104,7 +104,70 @@ def validate(repo: str | None, paths: Sequence[str],
     else:
         report = _collect(report, (schema.check_batch(*args, b) for b in batches),
                           len(items), progress)
+    if root is not None:
+        report.problems.extend(attachment_problems(root, items))
     return report
+
+
+def attachment_problems(root: Path, items: Sequence[tuple[str, str]]) -> list[schema.Problem]:
+    """Each file an event lists (a mail's attachments, the original
+    message) that is missing under attachments/ or whose bytes are not the
+    ones listed. Only case files that mention a sha256 are read again, and
+    each stored file is hashed once however many events list it."""
+    found: list[schema.Problem] = []
+    hashed: dict[str, tuple[str, int] | None] = {}
+    for path_text, label in items:
+        path = Path(path_text)
+        try:
+            if b"sha256:" not in path.read_bytes():
+                continue
+            doc = yamlio.read_mapping(path, label)
+        except (OSError, InvalidData):
+            continue  # the schema check has said what is wrong with the file
+        log = doc.get("log")
+        for position, event in enumerate(log if isinstance(log, list) else ()):
+            for entry in attachments.listed(event):
+                problem = _stored_problem(root, entry, hashed)
+                if problem is not None:
+                    where = "original" if entry.name is None else "attachments"
+                    found.append(schema.Problem(label, f"log[{position}].data.{where}", problem))
+    return found
+
+
+def _stored_problem(root: Path, entry: attachments.Listed,
+                    hashed: dict[str, tuple[str, int] | None]) -> str | None:
+    rel = entry.path
+    if rel not in hashed:
+        hashed[rel] = _digest(root / rel)
+    what = "the original message" if entry.name is None else entry.name
+    got = hashed[rel]
+    restore = (f"restore it from git with 'git checkout HEAD -- {rel}' (or from the commit "
+               f"that added it: git log --diff-filter=A -- {rel}); files under attachments/ "
+               "are never changed by hand")
+    if got is None:
+        return f"{what} is listed as {rel}, which is missing; {restore}"
+    digest, size = got
+    if digest != entry.sha256 or size != entry.size:
+        return (f"{what} is listed as {rel} ({entry.size} bytes), but that file holds "
+                f"{size} bytes with sha256 {digest}; {restore}")
+    return None
+
+
+def _digest(path: Path) -> tuple[str, int] | None:
+    """sha256 and size of a file, read in blocks (an attachment can be
+    large); None when it is not there."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    return digest.hexdigest(), size
 
 
 def changed_case_files(root: Path, rev: str, notes: list[str]) -> list[Path]:

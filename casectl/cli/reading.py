@@ -142,7 +142,11 @@ def history(ctx: click.Context, case_id: str, fmt: str) -> None:
     """
     session = options.session(ctx)
     rows = queries.history(session, options.case_id(case_id))
-    click.echo(render.rows(rows, fmt, HISTORY_FIELDS,
+    if fmt == "table":  # a line under the event for each file it lists
+        rows = [shown for row in rows for shown in
+                [row, *({"text": line} for line in row.get("attached") or ())]]
+    click.echo(render.rows(rows, fmt, HISTORY_FIELDS + (("attachments", "original")
+                                                        if fmt in ("json", "yaml") else ()),
                            ("at", "by", "kind", "text", "commit", "action"),
                            view=options.view(session)))
 
