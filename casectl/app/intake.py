@@ -182,12 +182,12 @@ def _recorded_ids(case: Case) -> set[str]:
     found = set()
     for event in case.get("log", []):
         data = event.get("data") or {}
+        # Any event's message_id: of the mail that joined it, or of the mail
+        # it sent (the outbox: new --notify records it in the created event).
+        values = [data.get("message_id")]
         if event.get("kind") == "created":
-            value = (data.get("fields") or {}).get(MESSAGE_ID_FIELD)
-        else:
-            value = data.get("message_id")
-        if isinstance(value, str):
-            found.add(value)
+            values.append((data.get("fields") or {}).get(MESSAGE_ID_FIELD))
+        found.update(value for value in values if isinstance(value, str))
     return found
 
 
