@@ -435,7 +435,7 @@ def _login(client: smtplib.SMTP, smtp: mailconfig.Smtp, password: str | None) ->
     if not smtp.user:
         return
     try:
-        client.login(smtp.user, password or "")
+        _authenticate(client, smtp.user, password or "")
     except smtplib.SMTPAuthenticationError as exc:
         raise OperationFailed(f"{smtp.host} refused the login of {smtp.user} "
                               f"({exc.smtp_code}); nothing was sent",
@@ -446,6 +446,27 @@ def _login(client: smtplib.SMTP, smtp: mailconfig.Smtp, password: str | None) ->
                               "drop mail.smtp.user for a server that needs none, or use "
                               "security: starttls or tls (servers offer AUTH only over TLS)"
                               ) from None
+
+
+def _authenticate(client: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib's login, which encodes the credentials as ASCII; a password
+    with æ, ø or å goes as AUTH PLAIN in UTF-8 (RFC 4616), as mail servers
+    (Dovecot, Postfix with SASL) expect it."""
+    if (user + password).isascii():
+        client.login(user, password)
+        return
+    client.ehlo_or_helo_if_needed()
+    if not client.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("AUTH")
+    if "PLAIN" not in client.esmtp_features["auth"].upper().split():
+        raise smtplib.SMTPAuthenticationError(
+            504, b"the server offers no AUTH PLAIN, which a non-ASCII password needs")
+    import base64
+
+    token = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8"))
+    code, answer = client.docmd("AUTH", "PLAIN " + token.decode("ascii"))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
 
 
 def _deliver(client: smtplib.SMTP, settings: mailconfig.MailSettings, entry: Entry) -> None:
