@@ -92,7 +92,8 @@ class Outbox:
         """Write the message to tmp/ (and its state beside it), fsynced:
         after the commit only a rename is left to do."""
         self._make()
-        name = f"{int(time.time())}.{secrets.token_hex(6)}.casectl"
+        # Time first (in ns): names sort in the order the mail was queued.
+        name = f"{time.time_ns()}.{secrets.token_hex(6)}.casectl"
         store.write_atomic(self.state_path(name),
                            json.dumps({**state, "status": WAITING}, ensure_ascii=False,
                                       indent=1))

@@ -414,3 +414,38 @@ def test_a_reply_naming_the_notification_joins_the_case(repo: Path) -> None:
     last = load_case(repo, case_id)["log"][-1]
     assert (last["kind"], last["data"]["message_id"]) == ("reply", "<svar-1@example.no>")
     assert "Den virker igjen" in last["data"]["text"]
+
+
+# ---------------------------------------------------------------- tasks
+
+def test_a_team_task_goes_to_the_teams_address_else_its_members(repo: Path) -> None:
+    git(repo, "-c", "user.name=Åse", "-c", "user.email=ase@helse.example.no", "commit", "-qam",
+        "mail settings")
+    result = act(repo, "team", "add", "tilgang", "--name", "Tilgang", "--email",
+                 "tilgang@helse.example.no", agent="admin")
+    assert result.exit_code == 0, result.output
+    case_id = notified_case(repo)
+    for team in ("nettverk", "tilgang"):
+        assert act(repo, "task", "add", case_id, "--to", team, "--subject", "Sjekk switch"
+                   ).exit_code == 0
+    rows = outbox(repo)
+    assert [(row["kind"], row["to"]) for row in rows[1:]] == [
+        ("task", "per@helse.example.no"), ("task", "tilgang@helse.example.no")]
+    bodies = [parsed(path.read_bytes()).get_content()
+              for path in (repo / ".git/casectl/outbox/new").iterdir()]
+    assert any(body.startswith("Hei Nettverk,") for body in bodies)
+    assert any(body.startswith("Hei Tilgang,") for body in bodies)
+
+
+def test_a_protected_persons_case_stays_out_of_the_task_mail(repo: Path) -> None:
+    result = act(repo, "new", "--subject", "Innlogging for Sara Sperret", "--protected",
+                 "--reporter", "Sara Sperret <sara@example.no>")
+    assert result.exit_code == 0, result.output
+    case_id = result.stdout.strip()
+    assert act(repo, "task", "add", case_id, "--to", "per", "--subject", "Nullstill passord "
+               "for Sara", "--need", "Sara Sperret, født 1980").exit_code == 0
+    [row] = outbox(repo)
+    [path] = (repo / ".git/casectl/outbox/new").iterdir()
+    raw = path.read_bytes().decode("utf-8")
+    assert "Sara" not in raw and "Sara" not in row["subject"]
+    assert f"[#{case_id}]" in row["subject"]
