@@ -5,6 +5,7 @@ app/outbox.py."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
 
@@ -89,9 +90,15 @@ def list_(ctx: click.Context, include_sent: bool, fmt: str) -> None:
       casectl outbox list
       casectl outbox list --format json
     """
-    rows = outbox_app.listing(options.session(ctx), include_sent)
+    session = options.session(ctx)
+    rows = outbox_app.listing(session, include_sent)
+    view = options.view(session)
+    if fmt == "table":  # times for reading: "now" when due, else the desk's local time
+        rows = [{**row, "next_try": "" if not row["next_try"] else "now"
+                 if datetime.fromisoformat(row["next_try"]) <= view.now
+                 else render.local_time(row["next_try"], view.tz)} for row in rows]
     click.echo(render.rows(rows, fmt, outbox_app.LIST_FIELDS, outbox_app.TABLE_FIELDS,
-                           empty="the outbox is empty"))
+                           view=view, empty="the outbox is empty"))
 
 
 @outbox.command("retry")
