@@ -252,6 +252,13 @@ def retry(session: Session, typed: str) -> dict[str, Any]:
     """Make a waiting or failed message due now."""
     reconcile(session)
     box = Outbox.of(session.root)
+    if not box.exists():
+        raise NotFound(f"no message {typed!r} in the outbox", "the outbox is empty")
+    with _sending(box):  # not while `outbox send` is trying it
+        return _retry(session, box, typed)
+
+
+def _retry(session: Session, box: Outbox, typed: str) -> dict[str, Any]:
     entry = _find(box, typed)
     if entry.status == outbox.SENT:
         raise OperationFailed(f"message {short_id(entry.name)} was sent already "
@@ -319,10 +326,15 @@ def send(session: Session, max_count: int | None = None) -> SendReport:
             + "\nthen export the password variable and run casectl outbox send again")
     if not box.exists():
         return SendReport()
-    box.lock_path.parent.mkdir(parents=True, exist_ok=True)
-    # One sender at a time: two cron runs must not send a message twice.
-    with store.held(open(box.lock_path, "a+")):
+    with _sending(box):
         return _send(session, settings, smtp, box, max_count)
+
+
+def _sending(box: Outbox) -> contextlib.AbstractContextManager[None]:
+    """The outbox's own lock: one sender at a time (two cron runs must not
+    send a message twice), and no retry while a send tries it. Not the
+    repository's lock: actions go on while mail is sent."""
+    return store.held(open(box.lock_path, "a+"))
 
 
 def _send(session: Session, settings: mailconfig.MailSettings, smtp: mailconfig.Smtp,
