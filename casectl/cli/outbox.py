@@ -10,7 +10,7 @@ from datetime import datetime
 import click
 
 from .. import render
-from ..app import outbox as outbox_app
+from ..app import mailsend, outbox as outbox_app
 from ..errors import Offline, OperationFailed
 from . import options
 
@@ -53,7 +53,7 @@ def send(ctx: click.Context, max_count: int | None, as_json: bool) -> None:
       CASECTL_SMTP_PASSWORD=... casectl outbox send
       */5 * * * *  cd /srv/desk && casectl outbox send --max 200
     """
-    report = outbox_app.send(options.session(ctx), max_count)
+    report = mailsend.send(options.session(ctx), max_count)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
