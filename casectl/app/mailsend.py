@@ -64,8 +64,9 @@ def send(session: Session, max_count: int | None = None) -> SendReport:
         raise OperationFailed(
             f"mail cannot be sent: casectl.yaml has no mail.{'smtp' if settings.address else 'address'} "
             f"section ({waiting} message{'s' if waiting != 1 else ''} wait in the outbox)",
-            "point it at your mail server, for example:\n" + SMTP_EXAMPLE
-            + "\nthen export the password variable and run casectl outbox send again")
+            "point it at your mail server in casectl.yaml, for example:\n"
+            + "\n".join("      " + line for line in SMTP_EXAMPLE.splitlines())
+            + "\n    then export the password variable and run casectl outbox send again")
     if not box.exists():
         return SendReport()
     with sending(box):

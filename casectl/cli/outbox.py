@@ -105,8 +105,10 @@ def list_(ctx: click.Context, include_sent: bool, fmt: str) -> None:
 @click.argument("message", metavar="ID")
 @click.pass_context
 def retry(ctx: click.Context, message: str) -> None:
-    """Make a waiting or failed message due now (ID as `outbox list` shows
-    it, or its Message-ID); `outbox send` then tries it.
+    """Make a waiting or failed message due now.
+
+    ID is as `outbox list` shows it (or a unique start of it), or the
+    message's Message-ID; the next `outbox send` tries it.
 
     \b
     Example:
