@@ -50,6 +50,7 @@ class Smtp:
     user: str | None
     password_env: str | None
     timeout: int
+    ca_file: str | None = None     # a private CA's certificates (PEM) to verify the server by
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ def problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             parse_size(intake["max_attachment"])
         except ValueError as exc:
             found.append(("mail.intake.max_attachment", str(exc)))
+    from . import mailtemplates
+
+    found.extend(mailtemplates.problems(mail.get("templates")))
     teams = config.get("teams") or {}
     for number, rule in enumerate(intake.get("routes") or ()):
         where = f"mail.intake.routes[{number}]"
@@ -151,7 +155,7 @@ def _smtp(smtp: Mapping[str, Any]) -> Smtp:
     security = smtp.get("security") or "starttls"
     return Smtp(host=str(smtp["host"]), port=int(smtp.get("port") or SECURITY_PORTS[security]),
                 security=security, user=smtp.get("user"), password_env=smtp.get("password_env"),
-                timeout=int(smtp.get("timeout") or 30))
+                timeout=int(smtp.get("timeout") or 30), ca_file=smtp.get("ca_file"))
 
 
 def _lower(value: Any) -> str | None:

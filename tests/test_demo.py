@@ -69,6 +69,13 @@ def test_demo_plays_a_whole_lifecycle(tmp_path: Path) -> None:
     assert header.split()[6:8] == ["updated", "due"]
     # low: 5 working days from 16:45, due next Tuesday at 15:00 (6 days 22 hours)
     assert row.split()[2] == "low" and row.split()[7] == "6d"
+    # Mail out: each mailing action queued its mail, its Message-ID in the case.
+    queued = sorted((desk / ".git" / "casectl" / "outbox" / "new").iterdir())
+    kinds = [next(line.split(": ")[1] for line in path.read_text().splitlines()
+                  if line.startswith("X-Casectl-Mail: ")) for path in queued]
+    assert kinds == ["notify", "task", "email", "solution"]
+    assert closed["log"][0]["data"]["message_id"].startswith(f"<casectl.{closed['id']}.")
+    assert "$ casectl outbox list" in done.stdout and " notify " in done.stdout
 
 
 def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:

@@ -44,6 +44,24 @@ run agent add ase --name "Åse Lund" --email ase.lund@helse-nord.example.no \
     --role admin --role permission-admin
 echo "(from this commit on, roles bind: Åse administers the desk, the others work cases)"
 
+step "Mail out: the desk's address, and Kari's signature under the mail she sends"
+# No SMTP server here: the mail casectl queues waits in the outbox
+# (.git/casectl/outbox), and 'casectl outbox send' would deliver it.
+python - <<'PY'
+import yaml
+with open("casectl.yaml", encoding="utf-8") as handle:
+    config = yaml.safe_load(handle)
+config["mail"] = {"address": "servicedesk@helse-nord.example.no",
+                  "name": "Helse Nord IKT - Servicedesk"}
+config["agents"]["kari"]["signature"] = (
+    "Kari Nordmann\nServicedesk, Helse Nord IKT\nTlf. 77 00 00 00")
+with open("casectl.yaml", "w", encoding="utf-8") as handle:
+    yaml.safe_dump(config, handle, allow_unicode=True, sort_keys=False)
+PY
+git -c user.name="Åse Lund" -c user.email=ase.lund@helse-nord.example.no \
+    commit -q -m "Mail: the desk's address and Kari's signature" casectl.yaml
+echo "mail: address servicedesk@helse-nord.example.no; agents.kari.signature set"
+
 step "08:40 A nurse phones in; Kari registers the case on her behalf"
 at 08:40:12
 id=$(casectl new --subject "DIPS Arena: får ikke åpnet pasientjournal" \
@@ -52,6 +70,9 @@ id=$(casectl new --subject "DIPS Arena: får ikke åpnet pasientjournal" \
     --reporter "Sigrid Bakken <sigrid.bakken@tromso.kommune.example.no>" --phone "+47 917 22 418" \
     --org "Tromsø kommune" --field epj=EPJ-48213 --field kommune=Tromsø --notify)
 echo "$ casectl new --subject \"DIPS Arena: får ikke åpnet pasientjournal\" ... -> $id"
+
+step "08:40 --notify: the reporter's notification waits in the outbox, its Message-ID in the case"
+run outbox list
 
 step "08:41 Kari raises it to high, starts work and logs what she did"
 at 08:41:20
@@ -120,5 +141,8 @@ git log --reverse --format='%h %ad %an%n    %s%n%(trailers:separator=%x2C )%n' -
 
 step "Validation of every case file"
 run validate
+
+step "The outbox: what the day's actions mailed (notify, task, e-mail, solution), waiting for 'casectl outbox send'"
+run outbox list
 echo
 echo "The demo repository is in $DESK (git-ignored); look around with git log, git show, casectl."

@@ -5,7 +5,7 @@ write, commit."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, NoReturn, Sequence
+from typing import Any, Callable, Mapping, NoReturn, Protocol, Sequence
 
 from .. import clock, config as configmod, ids, journal, model, protection, roles, schema, \
     store, transaction, workflow, yamlio
@@ -145,12 +145,45 @@ def _save(session: Session, rel: str, case: Case, action: str,
                          _commit_message(case, action, agent, events), moment, pinned=pinned)
 
 
+class MailOut(Protocol):
+    """The mail an action sends (app/outbox.py's Mailing): ``mark`` records
+    its Message-ID in the steps before they are stamped; ``stage`` writes
+    the message to the outbox's tmp/ before the commit, and what it returns
+    is moved to the queue after the commit (``deliver``) or dropped when
+    the commit fails (``discard``). Sending is never inside the lock."""
+
+    def mark(self, before: Case | None, case_id: str,
+             steps: list[workflow.Step]) -> list[workflow.Step]: ...
+
+    def stage(self, case: Case, events: Sequence[model.Event]) -> Any: ...
+
+
+def _save_with_mail(session: Session, rel: str, case: Case, action: str,
+                    events: Sequence[model.Event], mail: MailOut | None,
+                    pinned: tuple[str, bytes] | None = None,
+                    files: Mapping[str, bytes] | None = None) -> None:
+    """_save, with the action's mail staged before the commit and queued
+    after it (the caller holds the lock)."""
+    staged = mail.stage(case, events) if mail is not None else None
+    try:
+        _save(session, rel, case, action, events, pinned=pinned, files=files)
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+    if staged is not None:
+        staged.deliver()
+
+
 def change_case(session: Session, case_id: str, action: str,
                 decide: Callable[[Case], list[workflow.Step]], *,
-                files: Mapping[str, bytes] | None = None) -> Case:
+                files: Mapping[str, bytes] | None = None,
+                mail: MailOut | None = None) -> Case:
     """The shape of every action on an existing case. ``files``: more
     repository-relative paths and their bytes, committed with the event
-    (the attachments a reply by mail brought, which its event lists)."""
+    (the attachments a reply by mail brought, which its event lists).
+    ``mail``: the mail the action sends, queued with its commit (see
+    MailOut)."""
     session.actor()  # who acts is settled first: a refused agent hears that, not a case rule
     with store.locked(session.root):
         transaction.recover(session.root)
@@ -159,11 +192,14 @@ def change_case(session: Session, case_id: str, action: str,
             _require_role(session, action, model.header_of(case))
             # The header and the log: some rules count events (contact attempts
             # since the case was solved), not just the state replay left.
-            steps = decide({**model.header_of(case), "log": case["log"]})
+            before = {**model.header_of(case), "log": case["log"]}
+            steps = decide(before)
+            if mail is not None:
+                steps = mail.mark(before, case["id"], steps)
             events = _events(session, case["log"], steps)
             # The file's own id (checked equal to its name), not the prefix typed.
             updated = model.with_header(case["id"], case["log"] + events)
-            _save(session, rel, updated, action, events, files=files)
+            _save_with_mail(session, rel, updated, action, events, mail, files=files)
         except CasectlError as refused:
             _scrub_for_outsider(session, case, refused)
             raise
@@ -195,14 +231,15 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
              start: bool = False, intake: triage.Intake = triage.NO_INTAKE,
              sla: str | None = None, protected: bool = False,
              queued: bool = False, files: Mapping[str, bytes] | None = None,
-             amend: Callable[[list[workflow.Step]], list[workflow.Step]] | None = None
-             ) -> Case:
+             amend: Callable[[list[workflow.Step]], list[workflow.Step]] | None = None,
+             mail: MailOut | None = None) -> Case:
     """Register a case. Whoever registers it is responsible unless told otherwise.
     ``protected``: the reporter's identity is protected (protection.py).
     ``queued``: with no ``assignee``, nobody is responsible yet: the case
     waits in ``team`` (else the registering agent's home team).
     ``intake``: impact and urgency, triage answers, an urgent case's pieces
-    (app/triage.py).
+    (app/triage.py). ``mail``: the mail it sends, queued with its commit
+    (MailOut); with ``notify`` and no ``mail``, the reporter's notification.
 
     Its SLA level: ``sla``, else the level agreed with the reporter's
     organisation, else the desk's default. The created event records the
@@ -250,18 +287,22 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
     steps[1:1] = after_created
     if amend is not None:
         steps = amend(steps)
+    if mail is None and notify:
+        mail = _mailing(session, "notify")
     with store.locked(session.root):
         transaction.recover(session.root)
         config_text = session.config.path.read_bytes()
         steps[0][1]["config"] = journal.blob_id(config_text)
         case_id = _fresh_case_id(session)
+        if mail is not None:
+            steps = mail.mark(None, case_id, steps)
         events = _events(session, [], steps)
         case = model.with_header(case_id, events)
         # The casectl.yaml the case is judged under, by the blob id git gives
         # it; stored in git when HEAD does not hold it as it is (a hand edit
         # not committed yet), so the id always names a blob.
-        _save(session, store.case_relpath(case_id), case, "new", events,
-              pinned=(configmod.CONFIG_FILE, config_text), files=files)
+        _save_with_mail(session, store.case_relpath(case_id), case, "new", events, mail,
+                        pinned=(configmod.CONFIG_FILE, config_text), files=files)
     return case
 
 
@@ -381,7 +422,8 @@ def log(session: Session, case_id: str, text: str | None, *, internal: bool = Fa
     case = change_case(session, case_id, action,
                        lambda case: workflow.log_entry(case, body or "", internal=internal,
                                                        email=email,
-                                                       from_reporter=from_reporter))
+                                                       from_reporter=from_reporter),
+                       mail=_mailing(session, "email") if email else None)
     if from_reporter:  # who typed the reply in has read it; its owner has not, unless that is them
         from .. import readmarks  # sqlite3 (~5 ms): only this action needs it
 
@@ -417,8 +459,12 @@ def change_status(session: Session, case_id: str, action: str, reason: str | Non
 def close(session: Session, case_id: str, solution: str | None, confirmed: bool) -> Case:
     text = clean_text(solution, "the solution")
     action = "close" if confirmed else "solve"
+    # The solution goes to the reporter with the event that records it
+    # [seed 000: "Velg E-post ... Huk av «Løsning»"]; a confirmation alone
+    # sends nothing more.
     return change_case(session, case_id, action,
-                       lambda case: workflow.close(case, text, confirmed))
+                       lambda case: workflow.close(case, text, confirmed),
+                       mail=_mailing(session, "solution"))
 
 
 def reject(session: Session, case_id: str, reason: str | None) -> Case:
@@ -429,3 +475,11 @@ def reject(session: Session, case_id: str, reason: str | None) -> Case:
 def reopen(session: Session, case_id: str, reason: str | None) -> Case:
     text = clean_text(reason, "the reason")
     return change_case(session, case_id, "reopen", lambda case: workflow.reopen(case, text))
+
+
+def _mailing(session: Session, kind: str) -> MailOut:
+    """The mail of one action (app/outbox.py, imported only by actions that
+    mail: the email package costs ~15 ms)."""
+    from . import outbox
+
+    return outbox.mailing(session, kind)

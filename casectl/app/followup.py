@@ -8,19 +8,22 @@ from typing import Any
 from .. import contact, model, tasks
 from ..errors import UsageError
 from ..model import Case
-from .actions import change_case, load_case
+from .actions import _mailing, change_case, load_case
 from .inputs import clean_subject, clean_text
 from .session import Session
 
 
 def add_task(session: Session, case_id: str, *, to: str, subject: str | None,
-             need: str | None = None) -> tuple[Case, dict[str, Any]]:
-    """Delegate part of a case; the case and the new task."""
+             need: str | None = None, email: bool = True) -> tuple[Case, dict[str, Any]]:
+    """Delegate part of a case; the case and the new task. ``email``: the
+    task's assignee is told by mail [seed 000: "Du kan også velge om agenten
+    skal få et varsel på E-post"]."""
     to_kind, target = session.config.receiver(to)
     text = clean_subject(subject or "")
     need_text = clean_text(need, "the need")
     case = change_case(session, case_id, "task-add", lambda case: tasks.add(
-        case, to=target, to_kind=to_kind, subject=text, need=need_text))
+        case, to=target, to_kind=to_kind, subject=text, need=need_text),
+        mail=_mailing(session, "task") if email else None)
     return case, case["tasks"][-1]
 
 
@@ -55,10 +58,15 @@ def list_tasks(session: Session, *, assignee: str | None = None, open_only: bool
 
 
 def record_contact(session: Session, case_id: str, *, via: str, reached: bool,
-                   note: str | None) -> Case:
+                   note: str | None, email: bool = True) -> Case:
+    """A contact attempt. One by e-mail that did not reach the reporter
+    (yet) is sent as a mail, unless ``email`` is False (a mail the agent
+    wrote in their own client)."""
     text = clean_text(note, "the note")
     return change_case(session, case_id, "contact",
-                       lambda case: contact.attempt(case, via, reached, text))
+                       lambda case: contact.attempt(case, via, reached, text),
+                       mail=_mailing(session, "contact") if email and via == "email"
+                       and not reached else None)
 
 
 def close_unreachable(session: Session, case_id: str, solution: str | None) -> Case:

@@ -34,18 +34,24 @@ def task() -> None:
 @click.option("--to", "to", required=True, metavar="AGENT|TEAM", help="Who does the task.")
 @click.option("--subject", required=True, metavar="TEXT|-", help="What is to be done.")
 @click.option("--need", metavar="TEXT|-", help="What the assignee needs to know or get.")
+@click.option("--no-email", is_flag=True, help="Do not mail the task to its assignee.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole case as JSON.")
 @click.pass_context
 def task_add(ctx: click.Context, case_id: str, to: str, subject: str, need: str | None,
-             as_json: bool) -> None:
+             no_email: bool, as_json: bool) -> None:
     """Add a task to a case and print the task's id (T1, T2, ...).
+
+    The task is mailed to its assignee (an agent's address; a team's
+    shared address, else each member's) through the outbox, unless
+    --no-email.
 
     \b
     Example:
       casectl task add 06K3ZQ9TXM --to per --subject "Bytt nettverkskabel" --need "Rom 3.114"
     """
     case, added = followup.add_task(options.session(ctx), options.case_id(case_id), to=to,
-                                    subject=options.text(subject), need=options.text(need))
+                                    subject=options.text(subject), need=options.text(need),
+                                    email=not no_email)
     click.echo(render.case(options.shown(case), "json") if as_json else added["id"])
 
 
@@ -97,12 +103,17 @@ def task_list(ctx: click.Context, assignee: str | None, open_: bool, fmt: str) -
 @click.option("--reached", is_flag=True, help="The reporter answered.")
 @click.option("--no-answer", is_flag=True, help="The reporter did not answer.")
 @click.option("--note", metavar="TEXT|-", help="What was said or left (voicemail, e-mail "
-              "subject).")
+              "subject); with --via email, the text of the mail.")
+@click.option("--no-email", is_flag=True, help="With --via email: record an e-mail you sent "
+              "yourself; casectl sends none.")
 @options.change_output
 @click.pass_context
 def contact(ctx: click.Context, case_id: str, via: str, reached: bool, no_answer: bool,
-            note: str | None) -> Case:
+            note: str | None, no_email: bool) -> Case:
     """Record an attempt to reach the reporter (internal to the desk).
+
+    An unanswered attempt --via email is sent to the reporter as a mail
+    (through the outbox, with the --note as its text), unless --no-email.
 
     A solved case whose reporter cannot be reached is closed with `close
     --unreachable` after three unanswered attempts, by phone and e-mail, in
@@ -118,4 +129,5 @@ def contact(ctx: click.Context, case_id: str, via: str, reached: bool, no_answer
                          "--reached and --no-answer exclude each other",
                          "give one of --reached or --no-answer")
     return followup.record_contact(options.session(ctx), options.case_id(case_id),
-                                   via=via.lower(), reached=reached, note=options.text(note))
+                                   via=via.lower(), reached=reached, note=options.text(note),
+                                   email=not no_email)

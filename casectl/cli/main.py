@@ -35,7 +35,7 @@ COMMANDS = {
     "ci": "ci:ci",
     "sync": "sync:sync_",
     "audit": "audit:audit", "hook": "audit:hook",
-    "intake": "intake:intake",
+    "intake": "intake:intake", "outbox": "outbox:outbox",
 }
 
 
