@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 
 from casectl import errors, index, model
 from casectl.cli import cli
-from helpers import case_file, commit_count, copy_desk, git, run, snapshot
+from helpers import case_file, commit_count, copy_desk, git, load_case, run, snapshot
 # The intake desk (a service identity with the receiver role): test_intake's.
 from test_intake import intake_desk  # noqa: F401
 
@@ -502,8 +502,11 @@ def test_message_ids_are_recorded_in_the_query_index(repo: Path) -> None:
             index.SCHEMA_VERSION
     finally:
         conn.close()
-    assert rows == [("<sweep-1@bergen.kommune.no>", case_id),
-                    ("<sweep-2@bergen.kommune.no>", case_id)]
+    # The mail taken in, and the notification the desk sent its reporter.
+    acknowledged = load_case(repo, case_id)["log"][0]["data"]["message_id"]
+    assert sorted(rows) == sorted([("<sweep-1@bergen.kommune.no>", case_id),
+                                   ("<sweep-2@bergen.kommune.no>", case_id),
+                                   (acknowledged, case_id)])
 
 
 def test_a_damaged_index_still_finds_the_duplicate(repo: Path) -> None:

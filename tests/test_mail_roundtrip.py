@@ -122,7 +122,8 @@ def test_a_case_by_mail_answered_and_replied_to_by_mail(repo: Path, tmp_path: Pa
     answered = act(repo, "log", case_id, "--email",
                    "Hei Bjørn! Du er lagt til i AD-gruppen igjen. Prøv å logge på nå.")
     assert answered.exit_code == 0, answered.output
-    sent_id = load_case(repo, case_id)["log"][-1]["data"]["message_id"]
+    case = load_case(repo, case_id)
+    sent_id = case["log"][-1]["data"]["message_id"]
 
     # 3. The outbox delivers it to a real SMTP server (STARTTLS, AUTH).
     with smtpd.server("starttls", cert) as (server, port):
@@ -138,7 +139,17 @@ def test_a_case_by_mail_answered_and_replied_to_by_mail(repo: Path, tmp_path: Pa
         sent = run("--repo", str(repo), "--as", "kari", "outbox", "send",
                    env={"SMTP_PASSWORD": smtpd.PASSWORD})
         assert sent.exit_code == 0, sent.output
-    [delivered] = [got for got in server.received if REPORTER[1] in got.rcpt_tos]
+    assert all(got.rcpt_tos == [REPORTER[1]] for got in server.received)
+    mails = {email.message_from_bytes(got.content, policy=policy.default)["X-Casectl-Mail"]:
+             got for got in server.received}
+    assert sorted(mails) == ["email", "notify"]
+    # The case opened by mail told its reporter so, under the case tag,
+    # threaded under their mail and marked automatic (no vacation replies).
+    notice = email.message_from_bytes(mails["notify"].content, policy=policy.default)
+    assert notice["Message-ID"] == case["log"][0]["data"]["message_id"]
+    assert notice["In-Reply-To"].strip() == first_id and f"[#{case_id}]" in notice["Subject"]
+    assert notice["Auto-Submitted"] == "auto-generated"
+    delivered = mails["email"]
     message = email.message_from_bytes(delivered.content, policy=policy.default)
     assert message["Message-ID"] == sent_id
     assert f"[#{case_id}]" in message["Subject"]
@@ -167,7 +178,7 @@ def test_a_case_by_mail_answered_and_replied_to_by_mail(repo: Path, tmp_path: Pa
     event = case["log"][-1]
     assert event["kind"] == "reply" and event["by"] == "intake"
     assert event["data"]["text"] == "Takk, nå virker det!"
-    assert event["data"]["message_id"] == email.message_from_bytes(reply)["Message-ID"]
+    assert event["data"]["message_id"] == email.message_from_bytes(reply)["Message-ID"].strip()
     original = event["data"]["original"]["sha256"]
     assert (repo / "attachments" / original[:2] / original).read_bytes() == reply
     unread = act(repo, "list", "--unread", "--json")

@@ -370,19 +370,35 @@ def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
         description = f"From: {address}\n\n{description or ''}".strip()
         reporter = Reporter(name=reporter.name)
     kept = mailfiles.kept(session, mail, raw)  # attachments and the original
+    notify = _acknowledged(session, settings, reporter)
 
     def register(**routing: Any) -> Case:
         return actions.new_case(session, subject=subject,
                                 description=description[:MAX_TEXT] if description else None,
                                 reporter=reporter, fields={MESSAGE_ID_FIELD: message_id},
                                 queued=True, files=kept.files, amend=kept.amend,
-                                **routing)
+                                notify=notify, **routing)
     # Routed by what the mail says: the reporter's address (the original
     # sender's, for a forward), the recipients, the subject, the text.
     number, route = _route(settings, {"from": address, "to": "\n".join(mail.recipients),
                                       "subject": mail.subject, "body": mail.body})
     case, note = _routed(register, number, route)
     return Outcome("new", case["id"], note)
+
+
+def _acknowledged(session: Session, settings: mailconfig.MailSettings, reporter: Reporter
+                  ) -> bool:
+    """Whether a case opened by mail tells its reporter it is registered
+    (the notify mail, with the case tag to answer under): when the desk
+    sends mail (mail.address), the reporter has an address somebody reads,
+    and the desk's schemas let the case record the notification's
+    Message-ID (an older desk takes the mail in without it until upgraded).
+    The notification is marked Auto-Submitted, so a vacation responder
+    does not answer it, and an answer that does come is a reply, never a
+    new case: no loop."""
+    return bool(settings.address and reporter.email
+                and not mailparse.is_nobody(reporter.email)
+                and mailfiles.schemas_know_mail(session))
 
 
 _ROUTE_PARTS = (("type", "type_"), ("category", "category"), ("team", "team"),

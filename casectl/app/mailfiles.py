@@ -123,7 +123,7 @@ def kept(session: Session, mail: Mail, raw: bytes) -> Kept:
     taken in, nothing is stored, and a note says what was not kept and how
     to have it kept from then on. Refusing the message instead would send
     it back to the mail server, which may bounce it to the reporter."""
-    if not _schemas_know_attachments(session):
+    if not schemas_know_mail(session):
         names = [f"{a.filename or 'attachment'} ({size_text(len(a.data))})"
                  for a in mail.attachments[:MAX_NOTED]]
         if len(mail.attachments) > MAX_NOTED:
@@ -137,9 +137,13 @@ def kept(session: Session, mail: Mail, raw: bytes) -> Kept:
     return keep(mail, raw, mailconfig.settings(session.config.data).max_attachment)
 
 
-def _schemas_know_attachments(session: Session) -> bool:
+def schemas_know_mail(session: Session) -> bool:
+    """Whether the desk's committed case schema lets a created event record
+    what mail brings and sends (attachments, the original, a Message-ID):
+    false on a desk made by an older casectl, not upgraded yet."""
     try:
         case_schema = schema.load_schema(session.root / "schemas", schema.CASE_SCHEMA)
-        return "attachments" in case_schema["$defs"]["data_created"]["properties"]
+        known = case_schema["$defs"]["data_created"]["properties"]
+        return "attachments" in known and "message_id" in known
     except Exception:  # noqa: BLE001 - a schema shaped otherwise: the action's own check says
         return True
