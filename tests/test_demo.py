@@ -65,7 +65,9 @@ def test_demo_plays_a_whole_lifecycle(tmp_path: Path) -> None:
         "reaction": ["30m", "2026-11-24", "09:10", "2026-11-24", "08:42", "met", "27m"],
         "resolution": ["8h", "2026-11-25", "10:10", "running", "1h", "40m", "0m"]}
     table = done.stdout.split("$ casectl list\n", 1)[1].split("$ casectl", 1)[0]
-    header, _, row = table.splitlines()[:3]
+    header, _, *rows = table.strip().splitlines()
+    assert len(rows) == 2  # the case by mail (medium) and the printer case (low)
+    row = next(line for line in rows if line.split()[2] == "low")
     assert header.split()[6:8] == ["updated", "due"]
     # low: 5 working days from 16:45, due next Tuesday at 15:00 (6 days 22 hours)
     assert row.split()[2] == "low" and row.split()[7] == "6d"
@@ -73,7 +75,17 @@ def test_demo_plays_a_whole_lifecycle(tmp_path: Path) -> None:
     queued = sorted((desk / ".git" / "casectl" / "outbox" / "new").iterdir())
     kinds = [next(line.split(": ")[1] for line in path.read_text().splitlines()
                   if line.startswith("X-Casectl-Mail: ")) for path in queued]
-    assert kinds == ["notify", "task", "email", "solution"]
+    assert kinds == ["notify", "task", "notify", "email", "solution"]
+    # A case arrived by mail: registered by the intake identity, waiting in
+    # the servicedesk queue, its reporter's notification in the outbox.
+    by_mail = next(c for c in cases if c["log"][0]["by"] == "intake")
+    assert by_mail["reporter"]["email"] == "per.hagensen@hammerfest.kommune.example.no"
+    assert by_mail["subject"] == "Skriveren på legekontoret skriver bare blanke ark"
+    assert by_mail["team"] == "servicedesk" and by_mail.get("assignee") is None
+    notified = [path.read_text() for path in queued if "X-Casectl-Case: " + by_mail["id"]
+                in path.read_text()]
+    assert len(notified) == 1
+    assert "In-Reply-To: <20261124110412.4711@hammerfest.kommune.example.no>" in notified[0]
     assert closed["log"][0]["data"]["message_id"].startswith(f"<casectl.{closed['id']}.")
     assert "$ casectl outbox list" in done.stdout and " notify " in done.stdout
 

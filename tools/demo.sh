@@ -40,11 +40,13 @@ run agent add mette --name "Mette Johansen" --email mette.johansen@helse-nord.ex
     --team klinisk-app --role handler
 run agent add ola --name "Ola Berg" --email ola.berg@helse-nord.example.no \
     --team tilgang --role handler
+run agent add intake --service --name "E-post inn" --email servicedesk@helse-nord.example.no \
+    --team servicedesk --role receiver
 run agent add ase --name "Åse Lund" --email ase.lund@helse-nord.example.no \
     --role admin --role permission-admin
 echo "(from this commit on, roles bind: Åse administers the desk, the others work cases)"
 
-step "Mail out: the desk's address, and Kari's signature under the mail she sends"
+step "Mail: the desk's address, intake's identity, and Kari's signature under the mail she sends"
 # No SMTP server here: the mail casectl queues waits in the outbox
 # (.git/casectl/outbox), and 'casectl outbox send' would deliver it.
 python - <<'PY'
@@ -52,15 +54,16 @@ import yaml
 with open("casectl.yaml", encoding="utf-8") as handle:
     config = yaml.safe_load(handle)
 config["mail"] = {"address": "servicedesk@helse-nord.example.no",
-                  "name": "Helse Nord IKT - Servicedesk"}
+                  "name": "Helse Nord IKT - Servicedesk",
+                  "intake": {"agent": "intake"}}
 config["agents"]["kari"]["signature"] = (
     "Kari Nordmann\nServicedesk, Helse Nord IKT\nTlf. 77 00 00 00")
 with open("casectl.yaml", "w", encoding="utf-8") as handle:
     yaml.safe_dump(config, handle, allow_unicode=True, sort_keys=False)
 PY
 git -c user.name="Åse Lund" -c user.email=ase.lund@helse-nord.example.no \
-    commit -q -m "Mail: the desk's address and Kari's signature" casectl.yaml
-echo "mail: address servicedesk@helse-nord.example.no; agents.kari.signature set"
+    commit -q -m "Mail: the desk's address, intake's identity and Kari's signature" casectl.yaml
+echo "mail: address servicedesk@helse-nord.example.no; intake.agent intake; agents.kari.signature set"
 
 step "08:40 A nurse phones in; Kari registers the case on her behalf"
 at 08:40:12
@@ -91,6 +94,34 @@ run task add "$id" --to tilgang --subject "Legg brukeren i AD-gruppen for kirurg
 at 10:20:00
 CASECTL_AGENT=ola run task list --assignee me --open
 CASECTL_AGENT=ola run task done "$id" T1 --note "Lagt til i AD-gruppen KIR-POST3-SPL"
+
+step "11:05 A case arrives by mail: the mail server pipes the message to casectl intake"
+at 11:05:00
+echo '$ casectl intake --mda - < message.eml    # as Postfix runs it; acts as mail.intake.agent'
+mail_id=$(env -u CASECTL_AGENT casectl intake --mda - <<'MAIL'
+From: =?utf-8?q?Per_H=C3=A5gensen?= <per.hagensen@hammerfest.kommune.example.no>
+To: servicedesk@helse-nord.example.no
+Subject: =?utf-8?q?Skriveren_p=C3=A5_legekontoret_skriver_bare_blanke_ark?=
+Message-ID: <20261124110412.4711@hammerfest.kommune.example.no>
+Date: Tue, 24 Nov 2026 11:04:12 +0100
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Hei,
+
+skriveren på legekontoret (HP, 2. etasje) skriver bare blanke ark siden i
+morges. Vi har byttet toner uten at det hjalp.
+
+Hilsen Per Hågensen
+Hammerfest legekontor
+MAIL
+)
+echo "$mail_id"
+run show "$mail_id"
+
+step "11:05 Its notification to Per waits in the outbox, threaded under his mail"
+run outbox list
 
 step "15:05 The next shift's agent, Ingrid, takes the case over"
 at 15:05:00
@@ -142,7 +173,7 @@ git log --reverse --format='%h %ad %an%n    %s%n%(trailers:separator=%x2C )%n' -
 step "Validation of every case file"
 run validate
 
-step "The outbox: what the day's actions mailed (notify, task, e-mail, solution), waiting for 'casectl outbox send'"
+step "The outbox: what the day's actions mailed (two notifications, task, e-mail, solution), waiting for 'casectl outbox send'"
 run outbox list
 echo
 echo "The demo repository is in $DESK (git-ignored); look around with git log, git show, casectl."
