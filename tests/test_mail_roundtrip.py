@@ -202,3 +202,44 @@ def test_a_case_by_mail_answered_and_replied_to_by_mail(repo: Path, tmp_path: Pa
     before = case_file(repo, case_id).read_bytes()
     again = intake_mda(repo, reply)
     assert again.returncode == 0 and case_file(repo, case_id).read_bytes() == before
+
+
+def queued(repo: Path) -> list[str]:
+    box = repo / ".git" / "casectl" / "outbox" / "new"
+    return sorted(path.name for path in box.iterdir()) if box.is_dir() else []
+
+
+def new_mail(sender: str, message_id: str) -> bytes:
+    return (f"From: {sender}\nTo: {DESK}\nSubject: Skjermen er svart\n"
+            f"Message-ID: {message_id}\n\nSkjermen på resepsjonen er svart.\n").encode()
+
+
+def test_mail_from_an_address_nobody_reads_is_taken_in_but_not_answered(repo: Path) -> None:
+    opened = intake_mda(repo, new_mail("Overvåking <noreply@monitor.example.no>", "<m1@mon>"))
+    assert opened.returncode == 0, opened.stderr.decode()
+    case = load_case(repo, opened.stdout.decode().strip())
+    assert case["reporter"]["email"] == "noreply@monitor.example.no"
+    assert "message_id" not in case["log"][0]["data"] and queued(repo) == []
+    # A person is answered.
+    person = intake_mda(repo, new_mail(f"{REPORTER[0]} <{REPORTER[1]}>", "<m2@bergen>"))
+    assert person.returncode == 0 and len(queued(repo)) == 1
+
+
+def test_a_desk_with_older_schemas_takes_mail_in_without_answering_until_upgraded(
+        repo: Path) -> None:
+    path = repo / "schemas" / "case.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    for kind in ("data_created", "data_note", "data_reply"):
+        for key in ("attachments", "original", "message_id"):
+            schema["$defs"][kind]["properties"].pop(key, None)
+    path.write_text(json.dumps(schema, indent=2), encoding="utf-8")
+    git(repo, "-c", "user.name=Admin", "-c", "user.email=admin@helse.example.no",
+        "commit", "-qam", "schemas of an older casectl")
+    sender = f"{REPORTER[0]} <{REPORTER[1]}>"
+    opened = intake_mda(repo, new_mail(sender, "<old1@bergen>"))
+    assert opened.returncode == 0, opened.stderr.decode()
+    assert queued(repo) == [] and "message_id" not in \
+        load_case(repo, opened.stdout.decode().strip())["log"][0]["data"]
+    assert run("--repo", str(repo), "--as", "admin", "upgrade").exit_code == 0
+    again = intake_mda(repo, new_mail(sender, "<old2@bergen>"))
+    assert again.returncode == 0 and len(queued(repo)) == 1
