@@ -370,7 +370,11 @@ def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
         description = f"From: {address}\n\n{description or ''}".strip()
         reporter = Reporter(name=reporter.name)
     kept = mailfiles.kept(session, mail, raw)  # attachments and the original
-    notify = _acknowledged(session, settings, reporter)
+    # Not for a forward: its reporter is named by a line anyone can write
+    # into a body, and the notification quotes the forwarder's text (a
+    # cover note, or a stranger's spam), so the desk would be mailing one
+    # person's words to another. An agent answers the case by hand.
+    notify = original is None and _acknowledged(session, settings, reporter)
 
     def register(**routing: Any) -> Case:
         return actions.new_case(session, subject=subject,
