@@ -217,6 +217,15 @@ def _authenticate(client: smtplib.SMTP, user: str, password: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, answer)
 
 
+def _utf8_options(client: smtplib.SMTP, to: list[str]) -> list[str]:
+    """SMTPUTF8 (RFC 6531) for an envelope address beyond ASCII, when the
+    server offers it; smtplib refuses such an address otherwise."""
+    if all(address.isascii() for address in to):
+        return []
+    client.ehlo_or_helo_if_needed()
+    return ["SMTPUTF8"] if client.has_extn("smtputf8") else []
+
+
 def _deliver(client: smtplib.SMTP, settings: mailconfig.MailSettings, entry: Entry) -> None:
     raw = entry.raw()
     to = list(entry.state.get("to") or [])
@@ -224,7 +233,18 @@ def _deliver(client: smtplib.SMTP, settings: mailconfig.MailSettings, entry: Ent
         parsed = email.message_from_bytes(raw, policy=policy.default)
         to = [address.addr_spec for address in parsed["To"].addresses] if parsed["To"] else []
     try:
-        refused = client.sendmail(str(settings.address), to, mailout.for_the_wire(raw))
+        refused = client.sendmail(str(settings.address), to, mailout.for_the_wire(raw),
+                                  _utf8_options(client, to))
+    except (UnicodeEncodeError, smtplib.SMTPNotSupportedError):
+        # An address with letters beyond ASCII (bjørn@..., an IDN domain)
+        # to a server that does not take SMTPUTF8: this message can never
+        # go this way, the others in the queue still can (smtplib stopped
+        # after MAIL FROM: the transaction is reset for the next one).
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.rset()
+        raise _Permanent(f"the address {', '.join(to)} has letters beyond ASCII and "
+                         f"the server does not take them (no SMTPUTF8); correct the "
+                         "reporter's address") from None
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         text = "; ".join(f"{who}: {code} {_text(message)}"

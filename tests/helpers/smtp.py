@@ -71,7 +71,7 @@ class Handler:
 
 @contextlib.contextmanager
 def server(security: str, cert: tuple[Path, Path], answers: list[str] | None = None,
-           auth: bool = True) -> Iterator[tuple[Handler, int]]:
+           auth: bool = True, smtputf8: bool = True) -> Iterator[tuple[Handler, int]]:
     """A server on 127.0.0.1 at a free port: ``security`` starttls (TLS
     required before AUTH and MAIL) or tls (implicit). Yields the handler
     (what it received) and the port."""
@@ -79,7 +79,8 @@ def server(security: str, cert: tuple[Path, Path], answers: list[str] | None = N
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(cert[0]), str(cert[1]))
     port = free_port()
-    options: dict[str, Any] = {"authenticator": handler.authenticate if auth else None}
+    options: dict[str, Any] = {"authenticator": handler.authenticate if auth else None,
+                               "enable_SMTPUTF8": smtputf8}
     if security == "tls":
         # The whole connection is TLS, which aiosmtpd's auth_require_tls
         # does not see (it watches for STARTTLS): AUTH is offered as is.
