@@ -35,6 +35,11 @@ def new_message_id(case_id: str, address: str) -> str:
     return f"<casectl.{case_id}.{secrets.token_hex(8)}@{domain}>"
 
 
+def is_ours(message_id: str, case_id: str) -> bool:
+    """Whether ``message_id`` is one casectl made for a mail of ``case_id``."""
+    return message_id.startswith(f"<casectl.{case_id}.")
+
+
 def recorded_ids(log: Iterable[Mapping[str, Any]]) -> list[str]:
     """The Message-IDs a case recorded, oldest first: of the mail that
     opened it (the created event's ``fields["message-id"]``) and every

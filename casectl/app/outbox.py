@@ -122,6 +122,11 @@ class Mailing:
                                              self.settings.templates)
         earlier = [known for known in mailout.recorded_ids(case["log"])
                    if known != self.message_id]
+        if self.kind == "task":
+            # The task's assignee is not in the reporter's thread: only the
+            # desk's own mail is named (a reporter's Message-ID carries
+            # their mail domain, which a protected case must not show).
+            earlier = [known for known in earlier if mailout.is_ours(known, case["id"])]
         raw = mailout.compose(sender_name=self.settings.name, sender=str(self.settings.address),
                               to=self.to, subject=subject, body=body,
                               message_id=self.message_id, references=earlier, date=moment,
@@ -157,7 +162,7 @@ class Mailing:
                 # The person's words stay in the case: whoever gets the task
                 # opens it, where casectl decides what they may see.
                 values.update(subject=protection.MARK, task_subject=protection.MARK,
-                              text="")
+                              text="", reporter=protection.MARK)
         return values
 
 
