@@ -21,6 +21,7 @@ LANGUAGES = ("nb", "sv", "da", "en")
 _COUNTRY_LANGUAGE = {"NO": "nb", "SE": "sv", "DK": "da"}
 SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 ROUTE_FIELDS = ("from", "to", "subject", "body")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]i?)?[bB]?\s*$")
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 
@@ -134,6 +135,12 @@ def problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             parse_size(intake["max_attachment"])
         except ValueError as exc:
             found.append(("mail.intake.max_attachment", str(exc)))
+    smtp = mail.get("smtp") or {}
+    if smtp.get("user") and smtp.get("security") == "none" \
+            and str(smtp.get("host", "")).lower() not in _LOOPBACK:
+        found.append(("mail.smtp.security", f"security: none would send the password for "
+                      f"{smtp['user']!r} unencrypted to {smtp.get('host')}; use starttls "
+                      "or tls, or (a relay on this machine) host: localhost"))
     from . import mailtemplates
 
     found.extend(mailtemplates.problems(mail.get("templates")))

@@ -252,6 +252,12 @@ def _automatic(message: EmailMessage, subject: str) -> str | None:
             return f"{header}: {value}"
     if _AUTO_SUBJECTS.match(subject):
         return f"an out-of-office subject ({subject})"
+    if message.get_content_type() == "multipart/report":
+        # RFC 6522: a bounce or read receipt (a delivery status or
+        # disposition notification), which a server or client sends
+        # without anyone writing it; it must not open a case or answer one.
+        report = message.get_param("report-type") or "unknown"
+        return f"a delivery or read report ({report})"
     return None
 
 
