@@ -243,3 +243,33 @@ def test_a_desk_with_older_schemas_takes_mail_in_without_answering_until_upgrade
     assert run("--repo", str(repo), "--as", "admin", "upgrade").exit_code == 0
     again = intake_mda(repo, new_mail(sender, "<old2@bergen>"))
     assert again.returncode == 0 and len(queued(repo)) == 1
+
+
+def test_a_forward_is_not_acknowledged_to_the_sender_it_names(repo: Path) -> None:
+    # Anyone can write a "From:" line into a body: the desk must not mail
+    # the forwarder's words to whoever that line names.
+    forward = (f"From: Stranger <stranger@evil.example>\nTo: {DESK}\nSubject: Fwd: hei\n"
+               "Message-ID: <fwd1@evil.example>\n\nSe på dette.\n\n"
+               "---------- Forwarded message ---------\n"
+               "From: Victim <victim@elsewhere.example.no>\nDate: Tue, 1 Dec 2026 09:00\n"
+               "Subject: hei\nTo: Stranger <stranger@evil.example>\n\nKJØP BILLIGE PILLER\n")
+    opened = intake_mda(repo, forward.encode())
+    assert opened.returncode == 0, opened.stderr.decode()
+    case = load_case(repo, opened.stdout.decode().strip())
+    assert case["reporter"]["email"] == "victim@elsewhere.example.no"  # seed 000
+    assert queued(repo) == []
+
+
+def test_a_bounce_opens_no_case(repo: Path) -> None:
+    bounce = (f"From: Mail Delivery System <MAILER-DAEMON@mx.example.no>\nTo: {DESK}\n"
+              "Subject: Undelivered Mail Returned to Sender\nMessage-ID: <b1@mx>\n"
+              "MIME-Version: 1.0\nContent-Type: multipart/report; "
+              "report-type=delivery-status; boundary=\"B\"\n\n--B\n"
+              "Content-Type: text/plain\n\nThe mail could not be delivered.\n--B\n"
+              "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\n"
+              "Final-Recipient: rfc822; bjorn@example.no\nAction: failed\nStatus: 5.1.1\n"
+              "--B--\n")
+    done = intake_mda(repo, bounce.encode())
+    assert done.returncode == 0 and done.stdout == b""
+    assert b"delivery-status" in done.stderr
+    assert not list((repo / "cases").glob("*/*/*.yaml"))

@@ -57,3 +57,11 @@ def test_problems_the_schema_cannot_see() -> None:
     assert fields == ["mail.address", "mail.intake.agent", "mail.intake.max_attachment",
                       "mail.intake.routes[0].match.subject", "mail.intake.routes[0].team"]
     assert mailconfig.problems({**BASE, "mail": {"intake": {"agent": "intake"}}}) == []
+
+
+def test_a_password_never_goes_unencrypted_beyond_this_machine() -> None:
+    def problems(host: str, security: str) -> list[str]:
+        smtp = {"host": host, "security": security, "user": "desk", "password_env": "PW"}
+        return [name for name, _ in mailconfig.problems({**BASE, "mail": {"smtp": smtp}})]
+    assert problems("smtp.example.no", "none") == ["mail.smtp.security"]
+    assert problems("localhost", "none") == problems("smtp.example.no", "starttls") == []

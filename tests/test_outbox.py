@@ -438,14 +438,50 @@ def test_a_team_task_goes_to_the_teams_address_else_its_members(repo: Path) -> N
 
 
 def test_a_protected_persons_case_stays_out_of_the_task_mail(repo: Path) -> None:
+    # Even where a template names the reporter, and after her own mail
+    # (whose Message-ID names her mail domain) joined the case.
+    configure(repo, address="servicedesk@helse.example.no", templates={
+        "nb": {"task": {"body": "Oppgave for {assignee} fra {reporter}: {task_subject}"}}})
     result = act(repo, "new", "--subject", "Innlogging for Sara Sperret", "--protected",
-                 "--reporter", "Sara Sperret <sara@example.no>")
+                 "--reporter", "Sara Sperret <sara@sperret-familie.example.no>")
     assert result.exit_code == 0, result.output
     case_id = result.stdout.strip()
+    reply = (f"From: Sara Sperret <sara@sperret-familie.example.no>\n"
+             f"To: servicedesk@helse.example.no\nSubject: Passord [#{case_id}]\n"
+             f"Message-ID: <abc123@sperret-familie.example.no>\n\nJeg kommer ikke inn.\n")
+    joined = CliRunner().invoke(cli, ["--repo", str(repo), "--as", "intake", "intake", "-"],
+                                input=reply.encode("utf-8"), catch_exceptions=False)
+    assert joined.stdout.strip() == case_id, joined.output
     assert act(repo, "task", "add", case_id, "--to", "per", "--subject", "Nullstill passord "
                "for Sara", "--need", "Sara Sperret, født 1980").exit_code == 0
     [row] = outbox(repo)
     [path] = (repo / ".git/casectl/outbox/new").iterdir()
     raw = path.read_bytes().decode("utf-8")
-    assert "Sara" not in raw and "Sara" not in row["subject"]
+    assert "Sara" not in raw and "Sara" not in row["subject"] and "sperret" not in raw
+    assert "fra [protected]" in raw.replace("=\n", "")
     assert f"[#{case_id}]" in row["subject"]
+
+
+def test_an_address_beyond_ascii_fails_alone_and_the_queue_goes_on(
+        repo: Path, cert: tuple[Path, Path]) -> None:
+    first = notified_case(repo, subject="Første sak")
+    result = act(repo, "new", "--subject", "Andre sak", "--notify",
+                 "--reporter", "Bjørn <bjørn@example.no>")
+    assert result.exit_code == 0, result.output
+    second = result.stdout.strip()
+    third = notified_case(repo, subject="Tredje sak")
+    with smtpd.server("starttls", cert, smtputf8=False) as (server, port):
+        smtp_settings(repo, port, cert)
+        sent = send(repo)
+    assert sent.exit_code == 1, sent.output  # one refused; no internal error
+    assert sorted(got.content.decode().split("X-Casectl-Case: ")[1].split()[0]
+                  for got in server.received) == sorted([first, third])
+    [failed] = [row for row in outbox(repo, "--all") if row["case"] == second]
+    assert failed["status"] == "failed" and "SMTPUTF8" in failed["error"]
+    # A server that takes SMTPUTF8 (RFC 6531) gets it.
+    assert act(repo, "outbox", "retry", failed["id"]).exit_code == 0
+    with smtpd.server("starttls", cert) as (server, port):
+        smtp_settings(repo, port, cert)
+        assert send(repo).exit_code == 0
+    [got] = server.received
+    assert got.rcpt_tos == ["bjørn@example.no"]
