@@ -5,6 +5,7 @@ changes nothing, auto-replies and the desk's own mail open no case."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -213,11 +214,18 @@ def test_an_agents_mail_with_the_tag_is_an_internal_note(repo: Path) -> None:
     note = case(repo, case_id)["log"][-1]
     assert note["kind"] == "note" and note["public"] is False
     assert note["data"]["text"].startswith("Mail from agent per:")
-    # Without a tag, an agent's mail opens nothing.
+    # Without a tag, an agent's mail opens nothing: it is set aside in the
+    # quarantine for them (never dropped), and a mail server is told it is kept.
     plain = raw.replace(f"[#{case_id}] ".encode(), b"").replace(b"eve-0001", b"eve-0002")
+    before = commit_count(repo)
     quiet = take(repo, plain)
-    assert quiet.exit_code == 0 and quiet.stdout == ""
-    assert "no case opened" in quiet.stderr
+    assert quiet.exit_code == 2 and quiet.stdout == "" and commit_count(repo) == before
+    assert "agent-mail" in quiet.stderr and "kept in quarantine" in quiet.stderr
+    assert take(repo, plain, "--mda").exit_code == 0
+    listed = CliRunner().invoke(cli, ["--repo", str(repo), "--as", "intake", "intake",
+                                      "--quarantined", "--json"], catch_exceptions=False)
+    assert [row["reason"] for row in json.loads(listed.stdout)
+            if "agent-mail" in row["reason"]] != []
 
 
 def test_an_agent_who_reported_the_case_replies_as_its_reporter(repo: Path) -> None:

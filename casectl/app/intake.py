@@ -243,10 +243,14 @@ def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix:
                      None if _from_reporter(case, mail) else agent, actor, raw)
     if agent and _original_sender(config, mail) is None:
         # An agent's mail opens no case (the desk's own addresses never do):
-        # it joins a case or is left for them to register by hand; a
-        # reporter's mail an agent forwards to the desk is registered.
-        return Outcome("ignored", None, f"a message from agent {agent} that joins no case "
-                       "(no tag of a case it may join): no case opened")
+        # it joins a case or is set aside in the quarantine for them to
+        # register by hand, never dropped (a mail server told "done" throws
+        # it away); a reporter's mail an agent forwards is registered.
+        raise RuleViolation(
+            "agent-mail", f"a message from agent {agent} joins no case (no tag of an open "
+            "case it may join), and an agent's own mail opens none",
+            "register it by hand (casectl new ...), or answer with the case's tag [#ID] "
+            "in the subject")
     preface = None
     if mail.tags:
         shown = ", ".join(f"[{tag_prefix}{tag}]" for tag in mail.tags)
