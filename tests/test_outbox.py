@@ -485,3 +485,15 @@ def test_an_address_beyond_ascii_fails_alone_and_the_queue_goes_on(
         assert send(repo).exit_code == 0
     [got] = server.received
     assert got.rcpt_tos == ["bjørn@example.no"]
+
+
+def test_outbox_list_hides_a_protected_person_from_who_may_not_see_them(repo: Path) -> None:
+    result = act(repo, "new", "--subject", "Innlogging for Sara Sperret", "--protected",
+                 "--notify", "--reporter", "Sara Sperret <sara@sperret-familie.example.no>")
+    assert result.exit_code == 0, result.output
+    [mine] = outbox(repo)  # kari registered it
+    assert mine["to"] == "sara@sperret-familie.example.no" and "Sara" in mine["subject"]
+    listed = act(repo, "outbox", "list", "--format", "json", agent="per")
+    [theirs] = json.loads(listed.stdout)
+    assert (theirs["to"], theirs["subject"]) == ("[protected]", "[protected]")
+    assert "sperret" not in act(repo, "outbox", "list", agent="per").stdout.lower()

@@ -32,9 +32,10 @@ from email import policy
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .. import journal, mailconfig, mailout, mailtemplates, model, outbox, protection, store, \
-    transaction, workflow, yamlio
-from ..errors import InvalidData, NotFound, OperationFailed, ReadOnlyRepository, UsageError
+from .. import journal, mailconfig, mailout, mailtemplates, model, outbox, protection, roles, \
+    store, transaction, workflow, yamlio
+from ..errors import CasectlError, InvalidData, NotFound, OperationFailed, ReadOnlyRepository, \
+    UsageError
 from ..model import Case
 from ..outbox import Entry, Outbox
 from .session import Session
@@ -226,20 +227,52 @@ def short_id(name: str) -> str:
 
 
 def listing(session: Session, include_sent: bool = False) -> list[dict[str, Any]]:
+    """The outbox's messages; for a protected person's case whose reader
+    may not see the person (protection.py), the address and the subject
+    show as [protected], as `show` would."""
     reconcile(session)
+    hidden = _HiddenFrom(session)
     rows = []
     for entry in Outbox.of(session.root).entries():
         if entry.status == outbox.SENT and not include_sent:
             continue
         state = entry.state
+        masked = hidden(state.get("case"))
         rows.append({"id": short_id(entry.name), "case": state.get("case"),
                      "kind": state.get("kind"), "status": entry.status,
-                     "to": ", ".join(state.get("to") or []), "subject": state.get("subject"),
+                     "to": protection.MARK if masked else ", ".join(state.get("to") or []),
+                     "subject": protection.MARK if masked else state.get("subject"),
                      "queued": state.get("queued"), "attempts": state.get("attempts", 0),
                      "next_try": state.get("next_try") if entry.status == outbox.WAITING
                      else None, "error": state.get("error"),
                      "message_id": state.get("message_id"), "sent": state.get("sent")})
     return rows
+
+
+class _HiddenFrom:
+    """Whether a case's person is hidden from the one reading the outbox
+    (an unknown reader sees no protected person), each case read once."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.known: dict[str, bool] = {}
+        try:
+            self.reader: str | None = session.actor()[0]
+        except CasectlError:
+            self.reader = None
+
+    def __call__(self, case_id: Any) -> bool:
+        if not isinstance(case_id, str):
+            return False
+        if case_id not in self.known:
+            path = self.session.root / store.case_relpath(case_id)
+            try:
+                case = yamlio.read_mapping(path, path.name)
+            except (OSError, InvalidData):
+                case = {}
+            self.known[case_id] = protection.is_protected(case) and not roles.may_see_protected(
+                self.session.config.data, self.reader, case, protection.registrant(case))
+        return self.known[case_id]
 
 
 def retry(session: Session, typed: str) -> dict[str, Any]:
