@@ -839,6 +839,15 @@ def tasks(root: Path, *, agents: Sequence[str] = (), teams: Sequence[str] = (),
     return _answer(root, ask)
 
 
+def cases_reported_since(conn: sqlite3.Connection, email: str, since: datetime) -> int:
+    """How many cases whose reporter has, or had, the address ``email``
+    were created at ``since`` or later."""
+    row = conn.execute("SELECT COUNT(DISTINCT c.rowid) FROM reporter_emails r JOIN cases c "
+                       "ON c.rowid = r.case_rowid WHERE r.email = ? AND c.created_ts >= ?",
+                       (email.casefold(), round(since.timestamp() * 1000))).fetchone()
+    return int(row[0])
+
+
 def message_case(conn: sqlite3.Connection, message_id: str) -> str | None:
     """The case that recorded the Message-ID ``message_id`` (model.message_ids),
     the newest when several did; None when none did. Ask it of ``Kept``

@@ -273,3 +273,23 @@ def test_a_bounce_opens_no_case(repo: Path) -> None:
     assert done.returncode == 0 and done.stdout == b""
     assert b"delivery-status" in done.stderr
     assert not list((repo / "cases").glob("*/*/*.yaml"))
+
+
+def test_a_flood_from_one_address_is_registered_but_not_answered(repo: Path) -> None:
+    # A system that answers every mail without marking its answers
+    # automatic, and without keeping the tag: each answer a new case. The
+    # desk stops acknowledging after five in an hour, so the loop starves.
+    sender = "Ticketbot <tickets@vendor.example.com>"
+    os.environ["CASECTL_NOW"] = "2026-11-24T10:00:00+01:00"
+    try:
+        for number in range(6):
+            opened = intake_mda(repo, new_mail(sender, f"<loop{number}@vendor>"))
+            assert opened.returncode == 0, opened.stderr.decode()
+        assert len(queued(repo)) == 5
+        assert b"without a notification" in opened.stderr
+        assert len(list((repo / "cases").glob("*/*/*.yaml"))) == 6  # nothing lost
+        os.environ["CASECTL_NOW"] = "2026-11-24T11:30:00+01:00"
+        assert intake_mda(repo, new_mail(sender, "<later@vendor>")).returncode == 0
+        assert len(queued(repo)) == 6
+    finally:
+        os.environ.pop("CASECTL_NOW", None)

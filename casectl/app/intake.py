@@ -29,6 +29,7 @@ import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -45,6 +46,8 @@ MESSAGE_ID_FIELD = model.MESSAGE_ID_FIELD
 NO_SUBJECT = "(no subject)"
 NO_TEXT = "(the message had no text)"
 MAX_MESSAGE_ID = 998  # RFC 5322's line limit, and the case schema's
+# At most this many cases opened by one address in an hour are acknowledged.
+ACKNOWLEDGED_PER_HOUR = 5
 
 
 @dataclass(frozen=True)
@@ -142,12 +145,26 @@ class Intake:
                                f"{taken}; nothing changed")
             made = len(self.session.made)
             outcome = _take(self.session, mail, message_id, self.actor, self.tag_prefix,
-                            self.settings, raw)
+                            self.settings, raw, self._flooded)
             for base, commit in self.session.made[made:]:
                 if base is not None and base == self._answers_for and outcome.case_id:
                     self._answers_for = commit
                     self._recorded[message_id] = outcome.case_id
             return outcome
+
+    def _flooded(self, address: str) -> bool:
+        """Whether ``address`` opened ACKNOWLEDGED_PER_HOUR cases or more in
+        the last hour: a mail loop with a system that answers every mail
+        without marking its answers automatic (RFC 3834), which the
+        acknowledgements must not feed."""
+        if self._index is None:
+            return False
+        since = self.session.now() - timedelta(hours=1)
+        try:
+            return self._index.ask(lambda conn: index.cases_reported_since(
+                conn, address, since)) >= ACKNOWLEDGED_PER_HOUR
+        except sqlite3.Error:
+            return False
 
     def _taken_in(self, message_id: str) -> str | None:
         """The case that recorded ``message_id``: from the query index, else
@@ -225,7 +242,8 @@ def _one_intake_at_a_time(root: Path) -> Iterator[None]:
 
 
 def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix: str,
-          settings: mailconfig.MailSettings, raw: bytes) -> Outcome:
+          settings: mailconfig.MailSettings, raw: bytes,
+          flooded: Callable[[str], bool] = lambda address: False) -> Outcome:
     config = session.config.data
     agent = _agent_by_address(config, mail.sender_address)
     for case_id in mail.tags:
@@ -237,7 +255,7 @@ def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix:
                 break
             return _new_case(session, mail, message_id, actor, settings,
                              preface=f"Follow-up by mail to {case['status']} case "
-                             f"[{tag_prefix}{case['id']}].", raw=raw)
+                             f"[{tag_prefix}{case['id']}].", raw=raw, flooded=flooded)
         # An agent who reported the case themselves answers as its reporter.
         return _join(session, case["id"], mail, message_id,
                      None if _from_reporter(case, mail) else agent, actor, raw)
@@ -257,7 +275,8 @@ def _take(session: Session, mail: Mail, message_id: str, actor: str, tag_prefix:
         preface = (f"The subject carries the case tag {shown}, but this sender is not that "
                    "case's reporter and the message does not answer the case's mail, so it "
                    "was registered as a new case.")
-    return _new_case(session, mail, message_id, actor, settings, preface=preface, raw=raw)
+    return _new_case(session, mail, message_id, actor, settings, preface=preface, raw=raw,
+                     flooded=flooded)
 
 
 def _require_intake_identity(session: Session) -> str:
@@ -351,8 +370,8 @@ def _join(session: Session, case_id: str, mail: Mail, message_id: str, agent: st
 
 
 def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
-              settings: mailconfig.MailSettings, *, preface: str | None, raw: bytes
-              ) -> Outcome:
+              settings: mailconfig.MailSettings, *, preface: str | None, raw: bytes,
+              flooded: Callable[[str], bool]) -> Outcome:
     subject = _line(mail.subject)[:MAX_SUBJECT] or NO_SUBJECT
     # A new case's description is the whole message, untrimmed: what is
     # quoted or signed under a first message is context the desk needs.
@@ -379,6 +398,12 @@ def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
     # cover note, or a stranger's spam), so the desk would be mailing one
     # person's words to another. An agent answers the case by hand.
     notify = original is None and _acknowledged(session, settings, reporter)
+    quiet = None
+    if notify and reporter.email and flooded(reporter.email):
+        notify = False
+        quiet = (f"{reporter.email} opened {ACKNOWLEDGED_PER_HOUR} or more cases in the last "
+                 "hour: this one is registered without a notification, so a mail loop with a "
+                 "system that answers every mail is not fed")
 
     def register(**routing: Any) -> Case:
         return actions.new_case(session, subject=subject,
@@ -391,7 +416,7 @@ def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
     number, route = _route(settings, {"from": address, "to": "\n".join(mail.recipients),
                                       "subject": mail.subject, "body": mail.body})
     case, note = _routed(register, number, route)
-    return Outcome("new", case["id"], note)
+    return Outcome("new", case["id"], "; ".join(part for part in (note, quiet) if part) or None)
 
 
 def _acknowledged(session: Session, settings: mailconfig.MailSettings, reporter: Reporter
