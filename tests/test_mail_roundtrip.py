@@ -293,3 +293,26 @@ def test_a_flood_from_one_address_is_registered_but_not_answered(repo: Path) -> 
         assert len(queued(repo)) == 6
     finally:
         os.environ.pop("CASECTL_NOW", None)
+
+
+def test_the_readmes_mail_settings_are_valid_and_route(repo: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Setting up mail", 1)[1].split("```yaml\n", 1)[1].split("```")[0]
+    example = yaml.safe_load(block)
+    path = repo / "casectl.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["mail"] = example["mail"]
+    config["agents"]["kari"]["signature"] = example["agents"]["kari"]["signature"]
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    git(repo, "-c", "user.name=Admin", "-c", "user.email=admin@helse.example.no",
+        "commit", "-qam", "The README's mail settings")
+    checked = run("--repo", str(repo), "validate")
+    assert checked.exit_code == 0, checked.output
+    raw = new_mail(f"{REPORTER[0]} <{REPORTER[1]}>", "<r1@bergen>").replace(
+        f"To: {DESK}".encode(), b"To: dips@helse-nord.example.no").replace(
+        b"Skjermen er svart", b"DIPS Arena henger")
+    opened = intake_mda(repo, raw)
+    assert opened.returncode == 0, opened.stderr.decode()
+    case = load_case(repo, opened.stdout.decode().strip())
+    assert (case["team"], case.get("category")) == ("klinisk-app", "DIPS")
