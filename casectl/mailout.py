@@ -11,7 +11,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Sequence
 
 # The Maildir keeps messages with plain line ends (as mail tools write
 # them); delivery turns them into CRLF.
@@ -38,22 +38,6 @@ def new_message_id(case_id: str, address: str) -> str:
 def is_ours(message_id: str, case_id: str) -> bool:
     """Whether ``message_id`` is one casectl made for a mail of ``case_id``."""
     return message_id.startswith(f"<casectl.{case_id}.")
-
-
-def recorded_ids(log: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The Message-IDs a case recorded, oldest first: of the mail that
-    opened it (the created event's ``fields["message-id"]``) and every
-    ``message_id`` in an event's data, in or out."""
-    found: list[str] = []
-    for event in log:
-        data = event.get("data") or {}
-        values = [data.get("message_id")]
-        if event.get("kind") == "created":
-            values.insert(0, (data.get("fields") or {}).get("message-id"))
-        for value in values:
-            if isinstance(value, str) and value not in found:
-                found.append(value)
-    return found
 
 
 def compose(*, sender_name: str, sender: str, to: Sequence[str], subject: str, body: str,

@@ -458,13 +458,14 @@ def event_text(event: Mapping[str, Any]) -> str:
 MESSAGE_ID_FIELD = "message-id"  # the created event's field: the Message-ID of the mail that opened it
 
 
-def message_ids(case: Mapping[str, Any]) -> set[str]:
-    """The Message-IDs a case recorded: of the mail that opened it (the
-    created event's ``fields["message-id"]``) and of every message that
-    joined it or that it sent (any event's ``message_id``). Read from every
-    event kind, so kinds that come to carry a Message-ID count without a
-    change here; anything not text is passed over (a hand edit)."""
-    found: set[str] = set()
+def message_ids(case: Mapping[str, Any]) -> list[str]:
+    """The Message-IDs a case recorded, oldest first, each once: of the mail
+    that opened it (the created event's ``fields["message-id"]``) and of
+    every message that joined it or that it sent (any event's
+    ``message_id``). Read from every event kind, so kinds that come to
+    carry a Message-ID count without a change here; anything not text is
+    passed over (a hand edit). In order, as a mail's References lists them."""
+    found: dict[str, None] = {}
     for event in case.get("log") or ():
         data = event.get("data") if isinstance(event, Mapping) else None
         if not isinstance(data, Mapping):
@@ -473,8 +474,8 @@ def message_ids(case: Mapping[str, Any]) -> set[str]:
         for value in ((fields or {}).get(MESSAGE_ID_FIELD) if isinstance(fields, Mapping)
                       else None, data.get("message_id")):
             if isinstance(value, str) and value:
-                found.add(value)
-    return found
+                found[value] = None
+    return list(found)
 
 
 def _shown(value: Any, limit: int = 60) -> str:

@@ -559,7 +559,7 @@ def test_message_ids_of_every_event_kind_count() -> None:
         {"kind": "reply", "data": {"message_id": 7}},
         "not an event",
     ]}
-    assert model.message_ids(case) == {"<a@x>", "<b@x>", "<c@x>"}
+    assert set(model.message_ids(case)) == {"<a@x>", "<b@x>", "<c@x>"}
 
 
 def _index_file(repo: Path) -> Path:

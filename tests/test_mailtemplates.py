@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from casectl import mailconfig, mailout, mailtemplates
+from casectl import mailconfig, mailout, mailtemplates, model
 
 VALUES = {"case_id": "6FJRR0ZYHW", "tag": "[#6FJRR0ZYHW]", "subject": "Skrivar på plan 3",
           "text": "Byt tonern.", "reporter": "Märta Öberg", "agent": "Kari Nordmann",
@@ -80,7 +80,7 @@ def test_recorded_ids_in_order_without_repeats() -> None:
            {"kind": "reply", "data": {"message_id": "<c@x>"}},
            {"kind": "note", "data": {"message_id": "<b@x>"}},
            {"kind": "worklog", "data": {"text": "<d@x>"}}]
-    assert mailout.recorded_ids(log) == ["<a@x>", "<b@x>", "<c@x>"]
+    assert model.message_ids({"log": log}) == ["<a@x>", "<b@x>", "<c@x>"]
 
 
 def test_smtp_ca_file_is_read() -> None:

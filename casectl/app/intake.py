@@ -334,7 +334,7 @@ def _may_join(case: Case, mail: Mail, agent: str | None) -> bool:
     """The privacy rule: the tag is there (the caller looked the case up by
     it); the message answers the case's mail, or comes from its reporter or
     an agent."""
-    if set(mail.references) & model.message_ids(case):
+    if set(mail.references).intersection(model.message_ids(case)):
         return True
     return _from_reporter(case, mail) or agent is not None
 

@@ -121,7 +121,7 @@ class Mailing:
         subject, body = mailtemplates.render(self.settings.language, self.kind,
                                              self._values(case, event),
                                              self.settings.templates)
-        earlier = [known for known in mailout.recorded_ids(case["log"])
+        earlier = [known for known in model.message_ids(case)
                    if known != self.message_id]
         if self.kind == "task":
             # The task's assignee is not in the reporter's thread: only the
@@ -210,7 +210,7 @@ def _committed(root: Path, path: Path) -> bool:
         doc = yamlio.read_mapping(case_path, case_path.name)
     except (OSError, ValueError, InvalidData, UsageError, NotFound):
         return False
-    return bool(message_id) and message_id in mailout.recorded_ids(doc.get("log") or [])
+    return bool(message_id) and message_id in model.message_ids(doc)
 
 
 # ---------------------------------------------------------------- listing
