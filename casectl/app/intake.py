@@ -397,7 +397,7 @@ def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
     # into a body, and the notification quotes the forwarder's text (a
     # cover note, or a stranger's spam), so the desk would be mailing one
     # person's words to another. An agent answers the case by hand.
-    notify = original is None and _acknowledged(session, settings, reporter)
+    notify = original is None and _acknowledged(settings, reporter, kept.schemas_current)
     quiet = None
     if notify and reporter.email and flooded(reporter.email):
         notify = False
@@ -419,8 +419,8 @@ def _new_case(session: Session, mail: Mail, message_id: str, actor: str,
     return Outcome("new", case["id"], "; ".join(part for part in (note, quiet) if part) or None)
 
 
-def _acknowledged(session: Session, settings: mailconfig.MailSettings, reporter: Reporter
-                  ) -> bool:
+def _acknowledged(settings: mailconfig.MailSettings, reporter: Reporter,
+                  schemas_current: bool) -> bool:
     """Whether a case opened by mail tells its reporter it is registered
     (the notify mail, with the case tag to answer under): when the desk
     sends mail (mail.address), the reporter has an address somebody reads,
@@ -431,7 +431,7 @@ def _acknowledged(session: Session, settings: mailconfig.MailSettings, reporter:
     new case: no loop."""
     return bool(settings.address and reporter.email
                 and not mailparse.is_nobody(reporter.email)
-                and mailfiles.schemas_know_mail(session))
+                and schemas_current)
 
 
 _ROUTE_PARTS = (("type", "type_"), ("category", "category"), ("team", "team"),

@@ -48,6 +48,9 @@ class Kept:
     limit: int = 0
     # Why nothing was kept, when it was not the limit (the note says it).
     unkept: str | None = None
+    # Whether the desk's schemas can record what mail brings and sends
+    # (schemas_know_mail), asked once a message.
+    schemas_current: bool = True
 
     def note(self) -> str | None:
         """The note for the case when something was not kept, else None."""
@@ -128,7 +131,7 @@ def kept(session: Session, mail: Mail, raw: bytes) -> Kept:
                  for a in mail.attachments[:MAX_NOTED]]
         if len(mail.attachments) > MAX_NOTED:
             names.append(f"{len(mail.attachments) - MAX_NOTED} more files")
-        return Kept(unkept=(
+        return Kept(schemas_current=False, unkept=(
             "Not kept from this message: "
             + (", ".join(names) + ", and " if names else "")
             + f"the original message ({size_text(len(raw))}): this desk's "
