@@ -128,23 +128,6 @@ def refuse_invalid(what: str, field_name: str, message: str, *,
                      "shorten or correct that value; nothing was written")
 
 
-def _save(session: Session, rel: str, case: Case, action: str,
-          events: Sequence[model.Event], pinned: tuple[str, bytes] | None = None,
-          files: Mapping[str, bytes] | None = None) -> None:
-    """Check the new document against the schema, then write and commit it
-    (``pinned``: see transaction.commit_files), with ``files`` (more
-    repository-relative paths and their bytes: a mail's attachments) in the
-    same commit."""
-    problems = validator(session, schema.CASE_SCHEMA).problems(case, rel)
-    if problems:
-        refuse_invalid("the case", problems[0].field, problems[0].message,
-                       session=session, schema_name=schema.CASE_SCHEMA, document=case)
-    agent, _ = session.actor()
-    moment = datetime.fromisoformat(events[-1]["at"])
-    session.commit_files({**(files or {}), rel: yamlio.dump(case)},
-                         _commit_message(case, action, agent, events), moment, pinned=pinned)
-
-
 class MailOut(Protocol):
     """The mail an action sends (app/outbox.py's Mailing): ``mark`` records
     its Message-ID in the steps before they are stamped; ``stage`` writes
@@ -158,15 +141,26 @@ class MailOut(Protocol):
     def stage(self, case: Case, events: Sequence[model.Event]) -> Any: ...
 
 
-def _save_with_mail(session: Session, rel: str, case: Case, action: str,
-                    events: Sequence[model.Event], mail: MailOut | None,
-                    pinned: tuple[str, bytes] | None = None,
-                    files: Mapping[str, bytes] | None = None) -> None:
-    """_save, with the action's mail staged before the commit and queued
+def _save(session: Session, rel: str, case: Case, action: str,
+          events: Sequence[model.Event], *, mail: MailOut | None = None,
+          pinned: tuple[str, bytes] | None = None,
+          files: Mapping[str, bytes] | None = None) -> None:
+    """Check the new document against the schema, then write and commit it
+    (``pinned``: see transaction.commit_files), with ``files`` (more
+    repository-relative paths and their bytes: a mail's attachments) in the
+    same commit; the action's ``mail`` staged before the commit and queued
     after it (the caller holds the lock)."""
+    problems = validator(session, schema.CASE_SCHEMA).problems(case, rel)
+    if problems:
+        refuse_invalid("the case", problems[0].field, problems[0].message,
+                       session=session, schema_name=schema.CASE_SCHEMA, document=case)
+    agent, _ = session.actor()
+    moment = datetime.fromisoformat(events[-1]["at"])
     staged = mail.stage(case, events) if mail is not None else None
     try:
-        _save(session, rel, case, action, events, pinned=pinned, files=files)
+        session.commit_files({**(files or {}), rel: yamlio.dump(case)},
+                             _commit_message(case, action, agent, events), moment,
+                             pinned=pinned)
     except BaseException:
         if staged is not None:
             staged.discard()
@@ -199,7 +193,7 @@ def change_case(session: Session, case_id: str, action: str,
             events = _events(session, case["log"], steps)
             # The file's own id (checked equal to its name), not the prefix typed.
             updated = model.with_header(case["id"], case["log"] + events)
-            _save_with_mail(session, rel, updated, action, events, mail, files=files)
+            _save(session, rel, updated, action, events, mail=mail, files=files)
         except CasectlError as refused:
             _scrub_for_outsider(session, case, refused)
             raise
@@ -301,8 +295,8 @@ def new_case(session: Session, *, subject: str | None, description: str | None =
         # The casectl.yaml the case is judged under, by the blob id git gives
         # it; stored in git when HEAD does not hold it as it is (a hand edit
         # not committed yet), so the id always names a blob.
-        _save_with_mail(session, store.case_relpath(case_id), case, "new", events, mail,
-                        pinned=(configmod.CONFIG_FILE, config_text), files=files)
+        _save(session, store.case_relpath(case_id), case, "new", events, mail=mail,
+              pinned=(configmod.CONFIG_FILE, config_text), files=files)
     return case
 
 
